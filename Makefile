@@ -1,0 +1,41 @@
+# Two commands matter: `make demo` and `make test`. Both create or refresh .venv when needed.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# One thread per process: two test processes must not fight over two cores.
+export OMP_NUM_THREADS ?= 1
+export MKL_NUM_THREADS ?= 1
+export OPENBLAS_NUM_THREADS ?= 1
+export TOKENIZERS_PARALLELISM ?= false
+export HF_HUB_OFFLINE ?= 1
+export TRANSFORMERS_OFFLINE ?= 1
+
+.PHONY: venv demo test test-fast bench clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+demo: venv
+	$(BIN)/dalpsr-data build --sources samples --pipeline pipelines/demo.yaml --out shards/demo --workers 2
+	$(BIN)/dalpsr-data stats shards/demo
+	$(BIN)/dalpsr-data preview shards/demo --n 8 --out shards/demo/preview.png
+	@echo "Demo output: $(CURDIR)/shards/demo (index.json, report.json, preview.png)"
+
+test: venv
+	$(BIN)/python -m pytest -q
+
+test-fast: venv
+	$(BIN)/python -m pytest -q -m "not slow"
+
+bench: venv
+	$(BIN)/python benchmarks/degrade.py
+	$(BIN)/python benchmarks/build.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

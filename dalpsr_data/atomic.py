@@ -1,0 +1,69 @@
+"""Atomic file output: write to a temporary name in the same folder, fsync, rename.
+
+Readers never see a half-written file: either the old content (or nothing) or the new
+one. Temporary names start with ``.tmp-`` so a rerun can find and delete orphans.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from pathlib import Path
+from typing import IO, Any, Iterator
+
+TMP_PREFIX = ".tmp-"
+
+
+def fsync_dir(path: Path) -> None:
+    """fsync a directory so a rename inside it survives a power cut."""
+    fd = os.open(str(path), os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | Path, mode: str = "wb") -> Iterator[IO[Any]]:
+    """Open ``.tmp-<name>.<pid>`` for writing; on clean exit fsync and rename to ``path``.
+
+    On an exception the temporary file is removed and the target is left untouched.
+    """
+    path = Path(path)
+    tmp = path.with_name(f"{TMP_PREFIX}{path.name}.{os.getpid()}")
+    encoding = None if "b" in mode else "utf-8"
+    f = open(tmp, mode, encoding=encoding)
+    try:
+        yield f
+        f.flush()
+        os.fsync(f.fileno())
+        f.close()
+        os.replace(tmp, path)
+        fsync_dir(path.parent)
+    except BaseException:
+        f.close()
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+
+
+def write_bytes_atomic(path: str | Path, data: bytes) -> None:
+    with atomic_open(path, "wb") as f:
+        f.write(data)
+
+
+def write_json_atomic(path: str | Path, obj: Any, indent: int | None = 2) -> None:
+    """JSON with sorted keys (stable bytes for equal content), written atomically."""
+    text = json.dumps(obj, indent=indent, sort_keys=True, ensure_ascii=False) + "\n"
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def remove_orphan_temporaries(folder: str | Path) -> list[Path]:
+    """Delete ``.tmp-*`` files left in ``folder`` by a killed writer; returns what was removed."""
+    removed = []
+    for p in sorted(Path(folder).glob(f"{TMP_PREFIX}*")):
+        if p.is_file():
+            p.unlink()
+            removed.append(p)
+    return removed

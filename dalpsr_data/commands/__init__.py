@@ -1,0 +1,1 @@
+"""Sub-commands of `dalpsr-data`, one module each."""

@@ -1,0 +1,67 @@
+"""Start or join Ray without leaving anything in the user's home or a shared /tmp path.
+
+Ray >= 2.59 turns token authentication on for local clusters, writes the token to
+``~/.ray/auth_token`` and keeps its session under ``/tmp/ray``. For an embedded Ray we
+keep token auth on but hand Ray a fresh in-memory token (``RAY_AUTH_TOKEN``) so no file
+is written, and give it a private temporary folder that is removed on shutdown. With an
+``address`` the existing cluster's own settings (and token) are used unchanged.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import secrets
+import shutil
+import tempfile
+from typing import Any
+
+_state: dict[str, Any] = {"temp_dir": None, "owned": False}
+
+
+def _cleanup_temp_dir() -> None:
+    path = _state.get("temp_dir")
+    if path:
+        shutil.rmtree(path, ignore_errors=True)
+        _state["temp_dir"] = None
+
+
+def init_ray(address: str | None = None, num_cpus: int | None = None,
+             num_gpus: int | None = None, quiet: bool = True) -> bool:
+    """Make sure Ray is initialised; returns True when this call started it.
+
+    Reuses an already running Ray in this process (tests share one session).
+    """
+    import ray
+
+    if ray.is_initialized():
+        return False
+    common = dict(log_to_driver=not quiet, logging_level="ERROR", configure_logging=True)
+    if address:
+        ray.init(address=address, **common)
+        _state["owned"] = False
+        return True
+    # Unix socket paths are limited to ~107 bytes: keep the folder short.
+    temp_dir = tempfile.mkdtemp(prefix="dalpsr-ray-")
+    _state["temp_dir"] = temp_dir
+    atexit.register(_cleanup_temp_dir)
+    os.environ.setdefault("RAY_AUTH_MODE", "token")
+    if os.environ["RAY_AUTH_MODE"] == "token" and not os.environ.get("RAY_AUTH_TOKEN"):
+        os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)
+    # Ray's own usage-stats prompt and log deduplication only add noise on a laptop.
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    ray.init(num_cpus=num_cpus, num_gpus=num_gpus, _temp_dir=temp_dir,
+             include_dashboard=False, **common)
+    _state["owned"] = True
+    return True
+
+
+def shutdown_ray() -> None:
+    """Shut down a Ray this module started and delete its temporary folder."""
+    import ray
+
+    with contextlib.suppress(Exception):
+        ray.shutdown()
+    _cleanup_temp_dir()
+    _state["owned"] = False

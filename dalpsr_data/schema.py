@@ -1,0 +1,126 @@
+"""The on-disk layout of a build folder, and plain readers for it.
+
+A build folder (default ``shards/``) holds::
+
+    build.json                     plan hash + resolved configuration (written first)
+    shard-000000.tar               WebDataset shard, members sorted by key then extension
+    shard-000000.done.json         commit marker, written after the tar is renamed into place
+    index.json                     wids index, written when every shard is committed
+    report.json                    counts, skips with reasons, timings
+    captions/shard-000000.jsonl    caption sidecar (one JSON object per sample, sorted by key)
+    captions/shard-000000.done.json  its commit marker
+
+Members of one sample ``<key>`` (keys match ``KEY_PATTERN``: no dots)::
+
+    <key>.hr.png     512x512 RGB, 8 bit, lossless
+    <key>.lr.png     128x128 RGB, 8 bit, lossless
+    <key>.deg.json   raw parameters, severities, degrees, bins, calibration version
+    <key>.prompt.txt restoration prompt, UTF-8
+    <key>.src.json   source, relative path, crop box, seed, conversions
+
+Only raw bytes are read here; nothing is ever unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tarfile
+from pathlib import Path
+from typing import Any, Iterator
+
+KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
+SAMPLE_MEMBERS = ("deg.json", "hr.png", "lr.png", "prompt.txt", "src.json")
+BUILD_JSON = "build.json"
+INDEX_JSON = "index.json"
+REPORT_JSON = "report.json"
+CAPTIONS_DIR = "captions"
+DEGRADATION_TYPES = ("blur", "noise", "jpeg")
+NUM_BINS = 4
+
+
+class ShardFormatError(ValueError):
+    """A shard or index that does not follow this schema."""
+
+
+def shard_name(index: int) -> str:
+    return f"shard-{index:06d}.tar"
+
+
+def marker_path(tar_path: str | Path) -> Path:
+    """``shard-000000.tar`` -> ``shard-000000.done.json`` (same folder)."""
+    p = Path(tar_path)
+    return p.with_name(p.name.removesuffix(".tar") + ".done.json")
+
+
+def caption_sidecar_path(root: str | Path, tar_name: str) -> Path:
+    return Path(root) / CAPTIONS_DIR / (tar_name.removesuffix(".tar") + ".jsonl")
+
+
+def read_index(root: str | Path) -> dict[str, Any]:
+    """Load and validate ``index.json`` of a finished build."""
+    path = Path(root) / INDEX_JSON
+    if not path.is_file():
+        raise ShardFormatError(
+            f"{path} not found: the build in {root} is missing or unfinished "
+            f"(run `dalpsr-data build --out {root}` to finish it)")
+    with open(path, encoding="utf-8") as f:
+        index = json.load(f)
+    shards = index.get("shardlist")
+    if not isinstance(shards, list):
+        raise ShardFormatError(f"{path}: no 'shardlist' list")
+    for entry in shards:
+        url = entry.get("url", "")
+        if "/" in url or "\\" in url or not url.endswith(".tar"):
+            raise ShardFormatError(f"{path}: shard url {url!r} must be a plain file name")
+        if not isinstance(entry.get("nsamples"), int):
+            raise ShardFormatError(f"{path}: shard {url!r} has no integer nsamples")
+    return index
+
+
+def split_member_name(name: str) -> tuple[str, str]:
+    """``key.hr.png`` -> (``key``, ``hr.png``); rejects paths and odd names."""
+    if "/" in name or "\\" in name or name.startswith("."):
+        raise ShardFormatError(f"unsafe tar member name {name!r}")
+    key, sep, ext = name.partition(".")
+    if not sep or not KEY_PATTERN.match(key):
+        raise ShardFormatError(f"bad tar member name {name!r}")
+    return key, ext
+
+
+def iter_tar_samples(tar_path: str | Path) -> Iterator[tuple[str, dict[str, bytes]]]:
+    """Yield ``(key, {extension: bytes})`` per sample, in tar order.
+
+    Members of one key are contiguous (the writer sorts them). Only regular files
+    are read; links and devices are rejected.
+    """
+    current: str | None = None
+    members: dict[str, bytes] = {}
+    with tarfile.open(tar_path, mode="r:") as tf:
+        for info in tf:
+            if not info.isfile():
+                raise ShardFormatError(f"{tar_path}: member {info.name!r} is not a regular file")
+            key, ext = split_member_name(info.name)
+            if current is not None and key != current:
+                yield current, members
+                members = {}
+            current = key
+            f = tf.extractfile(info)
+            assert f is not None
+            members[ext] = f.read()
+    if current is not None:
+        yield current, members
+
+
+def read_caption_sidecar(root: str | Path, tar_name: str) -> dict[str, dict[str, Any]]:
+    """Caption records of one build shard by key; {} when the shard is not captioned."""
+    path = caption_sidecar_path(root, tar_name)
+    if not path.is_file() or not marker_path(path.with_suffix(".tar")).is_file():
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                rec = json.loads(line)
+                out[rec["key"]] = rec
+    return out

@@ -1,0 +1,1 @@
+"""`dalpsr-train` and the parts shared by every training stage."""

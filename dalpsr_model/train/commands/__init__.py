@@ -1,0 +1,1 @@
+"""Sub-commands of `dalpsr-train`, one module each."""
