@@ -27,12 +27,24 @@ def _cleanup_temp_dir() -> None:
         _state["temp_dir"] = None
 
 
+def _embedded_auth_env() -> None:
+    os.environ.setdefault("RAY_AUTH_MODE", "token")
+    if os.environ["RAY_AUTH_MODE"] == "token" and not os.environ.get("RAY_AUTH_TOKEN"):
+        os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)
+    # Ray's own usage-stats prompt and log deduplication only add noise on a laptop.
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+
+
 def init_ray(address: str | None = None, num_cpus: int | None = None,
              num_gpus: int | None = None, quiet: bool = True) -> bool:
     """Make sure Ray is initialised; returns True when this call started it.
 
     Reuses an already running Ray in this process (tests share one session).
     """
+    if not address:
+        # Before `import ray`: Ray's core reads RAY_AUTH_MODE once, when it is first imported
+        # (set later, the GCS starts with token auth but the driver's client has none).
+        _embedded_auth_env()
     import ray
 
     if ray.is_initialized():
@@ -46,11 +58,6 @@ def init_ray(address: str | None = None, num_cpus: int | None = None,
     temp_dir = tempfile.mkdtemp(prefix="dalpsr-ray-")
     _state["temp_dir"] = temp_dir
     atexit.register(_cleanup_temp_dir)
-    os.environ.setdefault("RAY_AUTH_MODE", "token")
-    if os.environ["RAY_AUTH_MODE"] == "token" and not os.environ.get("RAY_AUTH_TOKEN"):
-        os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)
-    # Ray's own usage-stats prompt and log deduplication only add noise on a laptop.
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     ray.init(num_cpus=num_cpus, num_gpus=num_gpus, _temp_dir=temp_dir,
              include_dashboard=False, **common)
     _state["owned"] = True

@@ -14,6 +14,11 @@ os.environ["TOKENIZERS_PARALLELISM"] = "false"
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
+# Ray reads its auth settings once, when first imported: set them before any test imports it,
+# so the embedded test cluster keeps token auth without writing ~/.ray/auth_token.
+from dalpsr_data.ray_runtime import _embedded_auth_env  # noqa: E402
+
+_embedded_auth_env()
 
 import pytest  # noqa: E402
 

@@ -1,7 +1,50 @@
-"""Placeholder: this command is not implemented yet."""
+"""`dalpsr-data convert-ram CKPT OUT`: official RAM .pth -> tagging-only safetensors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
 
 import typer
 
 
 def register(app: typer.Typer) -> None:
-    return None
+    @app.command("convert-ram")
+    def convert_ram(
+        checkpoint: Path = typer.Argument(..., help="Official ram_swin_large_14m.pth or ram_plus_swin_large_14m.pth."),
+        out: Path = typer.Argument(..., help="Output .safetensors (tagging weights only, timm Swin layout)."),
+        variant: str = typer.Option("ram", help="'ram' or 'ram_plus'.", show_default=True),
+        tag_list: Optional[Path] = typer.Option(None, help="ram_tag_list.txt (default: beside the checkpoint)"),
+        thresholds: Optional[Path] = typer.Option(None, help="ram_tag_list_threshold.txt (default: beside the checkpoint)"),
+        image_size: int = typer.Option(384, help="RAM input resolution.", show_default=True),
+        allow_unsafe_load: bool = typer.Option(False, "--allow-unsafe-load", help="Fully unpickle a trusted .pth that weights-only loading refuses. (default: off)"),
+    ) -> None:
+        """Load the checkpoint with the strict tagger loader and save what tagging needs.
+
+        The result loads without unpickling and without the BLIP text branches; copy the
+        tag list and threshold files next to it.
+        """
+        from safetensors.torch import save_file
+
+        from dalpsr_data.atomic import TMP_PREFIX, fsync_dir
+        from dalpsr_model.ram import RamCheckpointError, load_ram, read_tag_files
+        from dalpsr_model.ram.checkpoint import tagging_state_dict
+        from dalpsr_model.ram.tags import TagFileError, default_tag_paths
+
+        tag_default, thr_default = default_tag_paths(checkpoint)
+        try:
+            tags, _ = read_tag_files(tag_list or tag_default, thresholds or thr_default)
+            model, info = load_ram(checkpoint, variant, len(tags), image_size, allow_unsafe_load)
+        except (RamCheckpointError, TagFileError, ValueError) as e:
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(2) from e
+        if out.suffix != ".safetensors":
+            typer.echo("error: OUT must end in .safetensors", err=True)
+            raise typer.Exit(2)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(f"{TMP_PREFIX}{out.name}")
+        save_file(tagging_state_dict(model), str(tmp), metadata={"variant": variant, "num_tags": str(len(tags))})
+        tmp.replace(out)
+        fsync_dir(out.parent)
+        typer.echo(f"wrote {out} ({len(model.state_dict())} tensors, {info['skipped_keys']} keys skipped"
+                   f"{', reweight_scale defaulted' if info['reweight_scale_default'] else ''})")

@@ -1,0 +1,83 @@
+"""RAM / RAM++ behind the Tagger interface: load checks, fp32 head, batched tagging."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+from PIL import Image
+
+from dalpsr_data.caption.config import ENV_RAM, CaptionConfig
+from dalpsr_data.caption.interfaces import TagList
+from dalpsr_data.config_io import ConfigError
+
+DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
+
+
+def ram_paths(cfg: CaptionConfig) -> tuple[Path, Path, Path]:
+    """(checkpoint, tag list, thresholds), checked to exist; ConfigError says which option fixes it."""
+    from dalpsr_model.ram.tags import default_tag_paths
+
+    if not cfg.ram_checkpoint:
+        raise ConfigError(f"no RAM checkpoint: pass --ram-checkpoint PATH (or set ${ENV_RAM}), "
+                          f"or --tagger none to caption without tags")
+    ckpt = Path(cfg.ram_checkpoint)
+    if not ckpt.is_file():
+        raise ConfigError(f"RAM checkpoint {ckpt} not found: pass the local path of ram_swin_large_14m.pth "
+                          f"with --ram-checkpoint")
+    tag_default, thr_default = default_tag_paths(ckpt)
+    tag_list = Path(cfg.ram_tag_list) if cfg.ram_tag_list else tag_default
+    thresholds = Path(cfg.ram_thresholds) if cfg.ram_thresholds else thr_default
+    for path, option in ((tag_list, "--ram-tag-list"), (thresholds, "--ram-thresholds")):
+        if not path.is_file():
+            raise ConfigError(f"{path} not found: place the official {path.name} beside the RAM checkpoint "
+                              f"or pass its path with {option}")
+    return ckpt, tag_list, thresholds
+
+
+class RamTagger:
+    """Tags PIL images with RAM; the Swin encoder may run in bf16, the head stays fp32."""
+
+    def __init__(self, cfg: CaptionConfig, device: str) -> None:
+        import torch
+
+        from dalpsr_model.ram import load_ram, read_tag_files
+        from dalpsr_model.ram.checkpoint import RamCheckpointError
+        from dalpsr_model.ram.tags import TagFileError
+
+        ckpt, tag_list, thresholds = ram_paths(cfg)
+        try:
+            self.tags, self.thresholds = read_tag_files(tag_list, thresholds)
+            model, info = load_ram(ckpt, cfg.ram_variant, len(self.tags), cfg.ram_image_size,
+                                   cfg.ram_allow_unsafe_load)
+        except (RamCheckpointError, TagFileError) as e:
+            raise ConfigError(str(e)) from e
+        self.device = torch.device(device)
+        model.to(self.device)
+        dtype = getattr(torch, DTYPES[cfg.torch_dtype_name])
+        model.visual_encoder.to(dtype)
+        self.dtype = dtype
+        self.model = model
+        self.cfg = cfg
+        self.info = {"checkpoint": ckpt.name, "checkpoint_bytes": ckpt.stat().st_size,
+                     "variant": cfg.ram_variant, "num_tags": len(self.tags),
+                     "image_size": cfg.ram_image_size, "encoder_dtype": cfg.torch_dtype_name,
+                     "skipped_keys": info["skipped_keys"],
+                     "reweight_scale_default": info["reweight_scale_default"]}
+
+    def tag(self, images: Sequence[Image.Image]) -> list[TagList]:
+        import torch
+
+        from dalpsr_model.ram import decode_tags, preprocess_images
+
+        out: list[TagList] = []
+        step = self.cfg.tag_batch_size
+        for i in range(0, len(images), step):
+            x = preprocess_images(images[i:i + step], self.cfg.ram_image_size)
+            with torch.inference_mode():
+                logits = self.model(x.to(self.device, self.dtype))
+            out.extend(decode_tags(logits, self.tags, self.thresholds))
+        return out
+
+    def describe(self) -> dict[str, Any]:
+        return dict(self.info)

@@ -1,0 +1,134 @@
+"""Plan, check, execute and summarise a caption run over a finished build folder.
+
+Everything that can be wrong with the configuration (missing build, uncommitted shard,
+missing model file or tag list, captions made with other settings) fails here before
+any model is loaded. Committed caption shards are skipped, so a rerun resumes.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from dalpsr_data import schema
+from dalpsr_data.atomic import remove_orphan_temporaries, write_json_atomic
+from dalpsr_data.caption.config import CaptionConfig
+from dalpsr_data.caption.interfaces import ModelFactory
+from dalpsr_data.caption.sidecar import is_captioned
+from dalpsr_data.config_io import ConfigError, to_dict
+
+CAPTION_JSON = "caption.json"
+REPORT_JSON = "report.json"
+
+
+def _versions() -> dict[str, str]:
+    import importlib.metadata as md
+
+    out = {}
+    for pkg in ("dalpsr", "torch", "transformers", "timm"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            out[pkg] = "unknown"
+    return out
+
+
+def check_inputs(root: Path, cfg: CaptionConfig) -> list[dict[str, Any]]:
+    """Validate the build and the model files; returns the index's shard list."""
+    from dalpsr_data.caption.llava_captioner import check_llava_folder
+    from dalpsr_data.caption.ram_tagger import ram_paths
+
+    try:
+        shards = schema.read_index(root)["shardlist"]
+    except schema.ShardFormatError as e:
+        raise ConfigError(str(e)) from e
+    for entry in shards:
+        if not schema.marker_path(root / entry["url"]).is_file():
+            raise ConfigError(f"{root / entry['url']} is not committed (no .done.json): finish the build first")
+    check_llava_folder(cfg)
+    if cfg.tagger == "ram":
+        ram_paths(cfg)
+    if cfg.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available() and not cfg.address:
+            raise ConfigError("--device cuda but no CUDA device is visible: use --device cpu")
+    return shards
+
+
+def _model_ids(cfg: CaptionConfig) -> dict[str, Any]:
+    ram = None
+    if cfg.tagger == "ram":
+        ckpt = Path(cfg.ram_checkpoint)
+        ram = {"checkpoint": ckpt.name, "bytes": ckpt.stat().st_size, "variant": cfg.ram_variant}
+    return {"llava": Path(cfg.llava).name, "ram": ram,
+            "vision_tower": Path(cfg.vision_tower).name if cfg.vision_tower else None}
+
+
+def write_caption_json(root: Path, cfg: CaptionConfig) -> str:
+    """Save resolved config + model ids; refuse to mix with captions made by other settings."""
+    path = root / schema.CAPTIONS_DIR / CAPTION_JSON
+    output_hash = cfg.output_hash()
+    if path.is_file():
+        import json
+
+        old = json.loads(path.read_text(encoding="utf-8"))
+        if old.get("output_hash") != output_hash:
+            raise ConfigError(f"{path.parent} holds captions made with other settings "
+                              f"(output hash {old.get('output_hash', '?')[:12]} != {output_hash[:12]}): "
+                              f"rerun with the same options, or delete {path.parent} to start over")
+    write_json_atomic(path, {"config": to_dict(cfg), "output_hash": output_hash,
+                             "models": _model_ids(cfg), "versions": _versions()})
+    return output_hash
+
+
+def run_caption(root: str | Path, cfg: CaptionConfig, executor: str = "ray",
+                factory: ModelFactory | None = None, progress: bool = False,
+                on_shard: Callable[[str, dict[str, Any] | None, str], None] | None = None) -> dict[str, Any]:
+    """Caption every uncaptioned shard of build folder ``root``; returns the run summary.
+
+    ``executor`` is "ray" (cfg.gpus actors) or "local" (this process). ``factory`` builds
+    the models in each worker (default: RAM + LLaVA from cfg). The summary's
+    ``failed_shards`` lists shards that could not be captioned; the CLI exits non-zero then.
+    """
+    from dalpsr_data.caption.executor import run_local, run_ray
+    from dalpsr_data.caption.llava_captioner import build_models
+    from dalpsr_data.caption.progress import ShardProgress
+
+    root = Path(root)
+    cfg = cfg.resolved()
+    shards = check_inputs(root, cfg)
+    captions_dir = root / schema.CAPTIONS_DIR
+    captions_dir.mkdir(exist_ok=True)
+    remove_orphan_temporaries(captions_dir)
+    output_hash = write_caption_json(root, cfg)
+    todo = [e["url"] for e in shards if not is_captioned(root, e["url"])]
+    sizes = {e["url"]: e["nsamples"] for e in shards}
+    summary: dict[str, Any] = {"shards": len(shards), "skipped": len(shards) - len(todo), "done": 0,
+                               "failed_shards": {}, "samples": 0, "ok": 0, "errors": 0, "reasons": {}}
+    start = time.perf_counter()
+    bar = ShardProgress(sum(sizes[n] for n in todo), enabled=progress)
+
+    def on_done(name: str, stats: dict[str, Any] | None, failure: str) -> None:
+        if stats is None:
+            summary["failed_shards"][name] = failure
+        else:
+            summary["done"] += 1
+            for k in ("samples", "ok", "errors"):
+                summary[k] += stats[k]
+            for k, v in stats["reasons"].items():
+                summary["reasons"][k] = summary["reasons"].get(k, 0) + v
+        bar.advance(sizes[name])
+        if on_shard is not None:
+            on_shard(name, stats, failure)
+
+    run = {"ray": run_ray, "local": run_local}[executor]
+    with bar:
+        if todo:
+            run(root, todo, cfg, factory or build_models, output_hash, on_done)
+    seconds = time.perf_counter() - start
+    summary["seconds"] = round(seconds, 3)
+    summary["images_per_s"] = round(summary["samples"] / seconds, 3) if seconds > 0 else 0.0
+    write_json_atomic(captions_dir / REPORT_JSON, summary)
+    return summary

@@ -1,0 +1,74 @@
+"""Caption sidecars: the record type, the committing writer, and the join with build shards.
+
+``captions/shard-000000.jsonl`` holds one JSON object per sample of the build shard,
+sorted by key, with type-stable fields::
+
+    key          str    the build sample key
+    status       str    "ok" or "error"
+    reason       str    "" when ok, else "<stage>: <ExceptionType>: <message>"
+    image        str    "lr" or "hr": which image was captioned
+    tags         list[str]    RAM tags above their thresholds, tag-list order ([] without RAM)
+    tag_probs    list[float]  their sigmoid probabilities, rounded to 4 decimals
+    instruction  str    the LLaVA instruction ("" when the sample failed before it)
+    caption      str    cleaned LLaVA answer ("" on error)
+
+It is written to a temporary name, fsynced and renamed; ``captions/shard-000000.done.json``
+(the shard stats) is written after it, so a sidecar without a marker is never read.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterator
+
+from dalpsr_data import schema
+from dalpsr_data.atomic import atomic_open, write_json_atomic
+
+
+def empty_record(key: str, image: str) -> dict[str, Any]:
+    return {"key": key, "status": "ok", "reason": "", "image": image, "tags": [], "tag_probs": [],
+            "instruction": "", "caption": ""}
+
+
+def sidecar_marker(root: str | Path, tar_name: str) -> Path:
+    return schema.marker_path(schema.caption_sidecar_path(root, tar_name).with_suffix(".tar"))
+
+
+def is_captioned(root: str | Path, tar_name: str) -> bool:
+    return sidecar_marker(root, tar_name).is_file() and schema.caption_sidecar_path(root, tar_name).is_file()
+
+
+def write_sidecar(root: str | Path, tar_name: str, records: list[dict[str, Any]], stats: dict[str, Any]) -> Path:
+    """Commit one shard's records (sorted by key) and then its marker; returns the jsonl path."""
+    path = schema.caption_sidecar_path(root, tar_name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_open(path, "w") as f:
+        for rec in sorted(records, key=lambda r: r["key"]):
+            f.write(json.dumps(rec, ensure_ascii=False, sort_keys=True) + "\n")
+    write_json_atomic(sidecar_marker(root, tar_name), stats)
+    return path
+
+
+def iter_captioned_samples(root: str | Path, require_all: bool = True
+                           ) -> Iterator[tuple[str, dict[str, bytes], dict[str, Any]]]:
+    """Join build and caption shards by key: yields (key, build members, caption record).
+
+    Build members are the raw bytes of ``schema.iter_tar_samples``. With ``require_all``
+    an uncaptioned shard or a sample without a record is an error that says what to run;
+    otherwise such samples are skipped.
+    """
+    index = schema.read_index(root)
+    for entry in index["shardlist"]:
+        name = entry["url"]
+        records = schema.read_caption_sidecar(root, name)
+        if not records and require_all:
+            raise schema.ShardFormatError(f"{name} in {root} has no committed caption sidecar: "
+                                          f"run `dalpsr-data caption {root}` first")
+        for key, members in schema.iter_tar_samples(Path(root) / name):
+            rec = records.get(key)
+            if rec is None:
+                if require_all:
+                    raise schema.ShardFormatError(f"{name}: sample {key!r} has no caption record")
+                continue
+            yield key, members, rec

@@ -1,0 +1,130 @@
+"""One build shard -> one caption sidecar: the unit of work and of resume.
+
+``process_shard`` is a plain function; the local loop and the Ray actors both call it.
+Images are decoded in a background thread while the models run on the previous batch.
+"""
+
+from __future__ import annotations
+
+import io
+import queue
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+from PIL import Image
+
+from dalpsr_data import schema
+from dalpsr_data.caption.batching import reason_of, run_batched
+from dalpsr_data.caption.config import CaptionConfig
+from dalpsr_data.caption.instruction import build_instruction, select_tags
+from dalpsr_data.caption.interfaces import Models
+from dalpsr_data.caption.sidecar import empty_record, write_sidecar
+
+PREFETCH_BATCHES = 2
+
+
+def _decode(key: str, members: dict[str, bytes], image: str) -> tuple[str, Image.Image | None, str]:
+    """(key, RGB image or None, reason). Pillow's decompression-bomb guard stays on."""
+    data = members.get(f"{image}.png")
+    if data is None:
+        return key, None, f"decode: no {image}.png member"
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            return key, im.convert("RGB"), ""
+    except Exception as e:  # a corrupt member becomes a recorded reason
+        return key, None, f"decode: {reason_of(e)}"
+
+
+def _prefetch(tar_path: Path, image: str, batch_size: int) -> Iterator[list[tuple[str, Image.Image | None, str]]]:
+    """Batches of decoded samples, produced by a thread up to PREFETCH_BATCHES ahead."""
+    q: queue.Queue = queue.Queue(maxsize=PREFETCH_BATCHES)
+    done = object()
+
+    def produce() -> None:
+        batch: list = []
+        try:
+            for key, members in schema.iter_tar_samples(tar_path):
+                batch.append(_decode(key, members, image))
+                if len(batch) == batch_size:
+                    q.put(batch)
+                    batch = []
+            if batch:
+                q.put(batch)
+            q.put(done)
+        except BaseException as e:  # a broken tar fails the shard, in the consumer thread
+            q.put(e)
+
+    threading.Thread(target=produce, name=f"decode-{tar_path.name}", daemon=True).start()
+    while True:
+        item = q.get()
+        if item is done:
+            return
+        if isinstance(item, BaseException):
+            raise item
+        yield item
+
+
+def caption_batch(samples: list[tuple[str, Image.Image | None, str]], cfg: CaptionConfig, models: Models,
+                  sizes: dict[str, int]) -> tuple[list[dict[str, Any]], int]:
+    """Tag and caption one batch; returns (records, OOM halvings). ``sizes`` carries batch sizes."""
+    records = [empty_record(key, cfg.image) for key, _, _ in samples]
+    todo = []
+    for rec, (_, img, reason) in zip(records, samples):
+        if reason:
+            rec.update(status="error", reason=reason)
+        else:
+            todo.append((rec, img))
+    halvings = 0
+    tag_lists: list[Any] = [[] for _ in todo]
+    if models.tagger is not None and todo:
+        res = run_batched(models.tagger.tag, [img for _, img in todo], sizes["tag"], "tag")
+        sizes["tag"], halvings = res.batch_size, res.oom_halvings
+        tag_lists = res.outputs
+        for (rec, _), reason in zip(todo, res.reasons):
+            if reason:
+                rec.update(status="error", reason=reason)
+    pending = []
+    for (rec, img), tags in zip(todo, tag_lists):
+        if rec["status"] != "ok":
+            continue
+        rec["tags"] = [t for t, _ in tags]
+        rec["tag_probs"] = [round(p, 4) for _, p in tags]
+        rec["instruction"] = build_instruction(cfg.instruction, select_tags(tags, cfg.max_tags))
+        pending.append((rec, img))
+    if pending:
+        res = run_batched(lambda items: models.captioner.caption([i for i, _ in items], [s for _, s in items]),
+                          [(img, rec["instruction"]) for rec, img in pending], sizes["caption"], "caption")
+        sizes["caption"], halvings = res.batch_size, halvings + res.oom_halvings
+        for (rec, _), text, reason in zip(pending, res.outputs, res.reasons):
+            if reason:
+                rec.update(status="error", reason=reason)
+            else:
+                rec["caption"] = text
+    return records, halvings
+
+
+def process_shard(root: str | Path, tar_name: str, cfg: CaptionConfig, models: Models,
+                  output_hash: str) -> dict[str, Any]:
+    """Caption every sample of ``root/tar_name`` and commit its sidecar; returns the shard stats."""
+    start = time.perf_counter()
+    sizes = {"tag": cfg.tag_batch_size, "caption": cfg.batch_size}
+    records: list[dict[str, Any]] = []
+    halvings = 0
+    for batch in _prefetch(Path(root) / tar_name, cfg.image, cfg.batch_size):
+        recs, h = caption_batch(batch, cfg, models, sizes)
+        records.extend(recs)
+        halvings += h
+    reasons: dict[str, int] = {}
+    for rec in records:
+        if rec["status"] != "ok":
+            kind = rec["reason"].split(":")[0]
+            reasons[kind] = reasons.get(kind, 0) + 1
+    stats = {"shard": tar_name, "samples": len(records), "ok": sum(r["status"] == "ok" for r in records),
+             "errors": sum(r["status"] != "ok" for r in records), "reasons": reasons,
+             "oom_halvings": halvings, "final_batch_size": sizes["caption"],
+             "seconds": round(time.perf_counter() - start, 3), "output_hash": output_hash,
+             "models": models.describe()}
+    write_sidecar(root, tar_name, records, stats)
+    return stats

@@ -1,0 +1,132 @@
+"""Load the official RAM / RAM++ checkpoints (or our safetensors conversion) strictly.
+
+Official ``ram_swin_large_14m.pth`` / ``ram_plus_swin_large_14m.pth`` hold
+``{'model': state_dict, ...}`` (some releases add an optimizer or config entry). We do
+what the official loader does (rename ``vision_multi`` -> ``tagging_head``, drop the
+``relative_position_index`` / ``attn_mask`` buffers, map Swin keys to timm's layout
+through timm's own filter) and skip what closed-set tagging never uses: the BLIP
+``tag_encoder`` / ``text_decoder`` and the self-attention and embeddings the official
+model deletes. Every other key must match the model exactly (strict load), so a wrong
+file fails loudly instead of tagging with random weights.
+"""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from dalpsr_model.ram.arch import RamArch, infer_arch
+from dalpsr_model.ram.model import DEFAULT_REWEIGHT_SCALE, RamModel
+
+# Prefixes closed-set tagging does not need (the official model deletes or never uses them).
+SKIPPED_PREFIXES = ("tag_encoder.", "text_decoder.", "tagging_head.embeddings.", "visual_encoder_m.")
+SKIPPED_PATTERNS = (".attention.",)  # tagging_head self-attention, deleted by del_selfattention
+DROPPED_BUFFERS = ("relative_position_index", "attn_mask")
+
+
+class RamCheckpointError(ValueError):
+    """The RAM weights are missing, unreadable or do not match the architecture."""
+
+
+def read_state_dict(path: str | Path, allow_unsafe_load: bool = False) -> dict[str, torch.Tensor]:
+    """Tensors of a RAM checkpoint: official ``.pth`` (its ``'model'`` entry) or ``.safetensors``.
+
+    ``.pth`` files are read with ``weights_only=True``; a file whose extra entries
+    (optimizer, config objects) need full unpickling is refused unless the caller
+    passes ``allow_unsafe_load`` for a file it trusts.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise RamCheckpointError(f"RAM checkpoint {path} not found: download ram_swin_large_14m.pth "
+                                 f"(or ram_plus_swin_large_14m.pth) yourself and pass its path with --ram-checkpoint")
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        return load_file(str(path))
+    try:
+        ckpt: Any = torch.load(path, map_location="cpu", weights_only=not allow_unsafe_load)
+    except pickle.UnpicklingError as e:
+        raise RamCheckpointError(
+            f"{path} holds objects that torch.load(weights_only=True) refuses ({str(e).splitlines()[0]}). "
+            f"If you trust this file, pass --ram-allow-unsafe-load (full unpickling can run code), "
+            f"or convert it once with `dalpsr-data convert-ram` and use the .safetensors file") from e
+    state = ckpt.get("model", ckpt) if isinstance(ckpt, dict) else None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise RamCheckpointError(f"{path}: expected a dict with a 'model' state dict of tensors")
+    return state
+
+
+def _skipped(key: str) -> bool:
+    if key.startswith(SKIPPED_PREFIXES):
+        return True
+    return key.startswith("tagging_head.") and any(p in key for p in SKIPPED_PATTERNS)
+
+
+def rename_official(state: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], list[str]]:
+    """Official names -> our module names; returns (state, skipped keys).
+
+    Already-converted state dicts (our safetensors) pass through unchanged.
+    """
+    out: dict[str, torch.Tensor] = {}
+    skipped: list[str] = []
+    for key, value in state.items():
+        key = key.replace("vision_multi", "tagging_head")
+        if any(b in key for b in DROPPED_BUFFERS):
+            continue
+        if _skipped(key):
+            skipped.append(key)
+            continue
+        out[key] = value
+    return out, skipped
+
+
+def _to_timm_swin(state: dict[str, torch.Tensor], model: RamModel) -> dict[str, torch.Tensor]:
+    """Official Swin keys (downsample at a stage's end) -> timm's (at the next stage's start)."""
+    from timm.models.swin_transformer import checkpoint_filter_fn
+
+    enc = {k.removeprefix("visual_encoder."): v for k, v in state.items() if k.startswith("visual_encoder.")}
+    mapped = checkpoint_filter_fn(enc, model.visual_encoder)
+    rest = {k: v for k, v in state.items() if not k.startswith("visual_encoder.")}
+    return {**rest, **{f"visual_encoder.{k}": v for k, v in mapped.items()}}
+
+
+def load_ram(path: str | Path, variant: str, num_tags: int, image_size: int = 384,
+             allow_unsafe_load: bool = False) -> tuple[RamModel, dict[str, Any]]:
+    """Build a RamModel from a checkpoint with a strict key check; returns (model, load info).
+
+    ``num_tags`` is the length of the tag list placed beside the checkpoint. The model is
+    in eval mode, fp32, on CPU. ``info`` records the architecture, skipped key count and
+    whether RAM++'s ``reweight_scale`` fell back to log(1/0.07).
+    """
+    raw = read_state_dict(path, allow_unsafe_load)
+    state, skipped = rename_official(raw)
+    try:
+        arch: RamArch = infer_arch(state, variant, num_tags, image_size)
+    except (KeyError, ValueError) as e:
+        raise RamCheckpointError(f"{path}: not a {variant} checkpoint that fits the tag list ({e})") from e
+    model = RamModel(arch)
+    state = _to_timm_swin(state, model)
+    info: dict[str, Any] = {"arch": arch, "skipped_keys": len(skipped), "reweight_scale_default": False}
+    if variant == "ram_plus" and "reweight_scale" not in state:
+        # Some RAM++ exports omit it; the released model was trained from this initial value.
+        state["reweight_scale"] = torch.tensor(DEFAULT_REWEIGHT_SCALE)
+        info["reweight_scale_default"] = True
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    wrong = sorted(k for k in set(expected) & set(state) if expected[k].shape != state[k].shape)
+    if missing or unexpected or wrong:
+        raise RamCheckpointError(
+            f"{path} does not match the {variant} architecture: missing {missing[:5]} ({len(missing)}), "
+            f"unexpected {unexpected[:5]} ({len(unexpected)}), wrong shape {wrong[:5]} ({len(wrong)}); "
+            f"check --ram-variant and --ram-image-size")
+    model.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
+    return model.eval(), info
+
+
+def tagging_state_dict(model: RamModel) -> dict[str, torch.Tensor]:
+    """What convert-ram saves: the loaded model's tensors in timm layout, contiguous fp32."""
+    return {k: v.detach().float().contiguous().clone() for k, v in model.state_dict().items()}
