@@ -27,6 +27,36 @@ def _cleanup_temp_dir() -> None:
         _state["temp_dir"] = None
 
 
+TEMP_PREFIX = "dalpsr-ray-"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def remove_stale_temp_dirs(root: str | None = None) -> list[str]:
+    """Delete ``dalpsr-ray-<pid>-*`` folders whose driver process is gone (killed with -9).
+
+    The owning pid is part of the folder name, so a live build's folder is never touched.
+    """
+    root = root or tempfile.gettempdir()
+    removed = []
+    for name in sorted(os.listdir(root)):
+        if not name.startswith(TEMP_PREFIX):
+            continue
+        pid_text = name[len(TEMP_PREFIX):].split("-", 1)[0]
+        if pid_text.isdigit() and not _pid_alive(int(pid_text)):
+            shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+            removed.append(name)
+    return removed
+
+
 def _embedded_auth_env() -> None:
     os.environ.setdefault("RAY_AUTH_MODE", "token")
     if os.environ["RAY_AUTH_MODE"] == "token" and not os.environ.get("RAY_AUTH_TOKEN"):
@@ -55,7 +85,8 @@ def init_ray(address: str | None = None, num_cpus: int | None = None,
         _state["owned"] = False
         return True
     # Unix socket paths are limited to ~107 bytes: keep the folder short.
-    temp_dir = tempfile.mkdtemp(prefix="dalpsr-ray-")
+    remove_stale_temp_dirs()
+    temp_dir = tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-")
     _state["temp_dir"] = temp_dir
     atexit.register(_cleanup_temp_dir)
     ray.init(num_cpus=num_cpus, num_gpus=num_gpus, _temp_dir=temp_dir,

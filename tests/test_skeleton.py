@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import io
 import tarfile
 
@@ -73,3 +74,18 @@ def test_iter_tar_samples_rejects_unsafe_members(tmp_path):
         ("a", ["hr.png", "lr.png"]), ("b", ["hr.png"])]
     with pytest.raises(schema.ShardFormatError):
         list(schema.iter_tar_samples(make(["../evil.hr.png"])))
+
+
+def test_stale_ray_temp_dirs_of_dead_drivers_are_removed(tmp_path):
+    import subprocess
+    import sys
+
+    from dalpsr_data import ray_runtime
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    (tmp_path / f"dalpsr-ray-{dead}-abc").mkdir()
+    (tmp_path / f"dalpsr-ray-{os.getpid()}-def").mkdir()
+    (tmp_path / "other").mkdir()
+    assert ray_runtime.remove_stale_temp_dirs(str(tmp_path)) == [f"dalpsr-ray-{dead}-abc"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"dalpsr-ray-{os.getpid()}-def", "other"]

@@ -1,7 +1,59 @@
-"""Placeholder: this command is not implemented yet."""
+"""`dalpsr-data build`: source photos -> sharded (HR, LR, prompt) triplets. See docs/build.md."""
+
+from __future__ import annotations
+
+from typing import Optional
 
 import typer
 
-
 def register(app: typer.Typer) -> None:
-    return None
+    app.command(name="build")(build)
+
+
+def build(
+    sources: str = typer.Option(..., "--sources", help="Comma-separated sources: div2k, div8k, flickr2k, ost, ffhq, samples, name=PATH or folder=PATH."),
+    data_root: str = typer.Option("data", "--data-root", help="Folder holding the official datasets (DIV2K/, DIV8K/, Flickr2K/, OST/, FFHQ/).", show_default=True),
+    out: str = typer.Option("shards", "--out", help="Output folder for shards, index.json, report.json and build.json.", show_default=True),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Build seed: every crop and degradation is drawn from (seed, key).", show_default="preset, else 0"),
+    workers: int = typer.Option(0, "--workers", help="Shards processed at once (Ray CPUs when embedded); 0 = all CPUs.", show_default=True),
+    address: Optional[str] = typer.Option(None, "--address", help="Address of an existing Ray cluster; without it Ray starts embedded.", show_default="embedded Ray"),
+    shard_size: Optional[int] = typer.Option(None, "--shard-size", help="Patches per shard.", show_default="preset, else 256"),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Use at most N files of each source (the first in sorted order).", show_default="all files"),
+    per_image: Optional[int] = typer.Option(None, "--patches-per-image", help="Patches cropped from every image.", show_default="preset, else 4"),
+    pipeline: str = typer.Option("paper", "--pipeline", help="Preset name (pipelines/NAME.yaml) or a yaml path.", show_default=True),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Delete the previous build in --out and start from scratch.", show_default="off"),
+    strict: bool = typer.Option(False, "--strict", help="Fail (exit 1, no index.json) when any file is skipped.", show_default="off"),
+    executor: str = typer.Option("ray", "--executor", help="ray (default; embedded or --address) or local (one process, for debugging).", show_default=True),
+    max_retries: Optional[int] = typer.Option(None, "--max-retries", help="Retries of a failing shard.", show_default="preset, else 2"),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the live progress bar.", show_default=True),
+) -> None:
+    """Build resumable, byte-deterministic WebDataset shards of (HR, LR, prompt) triplets."""
+    from rich.console import Console
+
+    from dalpsr_data.build import BuildFailed, load_build_configs, run_build
+    from dalpsr_data.build.summary import print_summary
+    from dalpsr_data.config_io import ConfigError
+    from dalpsr_data.sources import SourceLayoutError
+
+    err = Console(stderr=True, soft_wrap=True)
+    overrides = {"sources": tuple(s for s in sources.split(",") if s.strip()), "data_root": data_root,
+                 "out": out, "seed": seed, "workers": workers, "address": address,
+                 "shard_size": shard_size, "limit": limit, "overwrite": overwrite, "strict": strict,
+                 "executor": executor, "max_retries": max_retries}
+    try:
+        cfg, patch_cfg, deg_cfg = load_build_configs(pipeline, overrides, {"per_image": per_image})
+        result = run_build(cfg, patch_cfg, deg_cfg, progress=progress)
+    except (ConfigError, SourceLayoutError) as e:
+        err.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from None
+    except OSError as e:  # the output folder failed mid-way (disk full, unmounted): nothing half-visible
+        err.print(f"[red]error:[/red] output folder {out}: {e}; rerun the same command to resume")
+        raise typer.Exit(1) from None
+    except BuildFailed as e:
+        print_summary(e.result.report, str(e.result.out_dir), err)
+        err.print(f"[red]build failed:[/red] {e}")
+        raise typer.Exit(1) from None
+    print_summary(result.report, str(result.out_dir))
+    if result.resumed:
+        Console().print(f"resumed: {len(result.resumed)} shard(s) were already committed")
+    Console().print(f"output: {result.out_dir} (index.json, report.json)")

@@ -1,0 +1,185 @@
+"""One shard, start to finish: decode, crop, degrade, encode, write the tar, commit.
+
+``process_shard(task)`` is a plain function: the local loop and the Ray executor both
+call it. A file that cannot be used becomes a SkipRecord (never an exception); an
+exception out of here means the shard itself failed (disk full, a bug) and is retried.
+The commit marker is written only after the tar has been renamed into place.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dalpsr_data import schema
+from dalpsr_data.atomic import write_json_atomic
+from dalpsr_data.config_io import ConfigError
+from dalpsr_data.build.progress import tick
+from dalpsr_data.build.shard_writer import write_shard
+from dalpsr_data.decode import DecodedImage, DecodeError, decode_file
+from dalpsr_data.patches import PatchConfig, extract, place_crop, small_image_reason
+from dalpsr_data.record import PatchSpec, SampleRecord, SkipRecord
+from dalpsr_data.seeding import rng_for
+
+CROP_STREAM, DEGRADE_STREAM = "crop", "degrade"
+
+
+@dataclass(frozen=True)
+class ShardTask:
+    """Everything a worker needs for one shard (picklable; no open files or Ray handles)."""
+
+    index: int
+    name: str
+    out_dir: str
+    plan_hash: str
+    patches: tuple[PatchSpec, ...]
+    seed: int
+    patch_cfg: PatchConfig
+    deg_cfg: Any
+    png_compression: int
+    counts: Any = None  # progress.PatchCounts (or its Ray actor); never affects the output
+
+
+def _set_single_thread() -> None:
+    """One thread per worker: the executor already runs one task per core, and the
+    degradation's bytes must not depend on a thread count."""
+    import cv2
+
+    cv2.setNumThreads(1)
+
+
+def encode_png(rgb: np.ndarray, level: int) -> bytes:
+    """uint8 (H, W, 3) RGB -> lossless PNG bytes (cv2/zlib at a fixed level: byte-stable)."""
+    import cv2
+
+    ok, buf = cv2.imencode(".png", np.ascontiguousarray(rgb[..., ::-1]), [cv2.IMWRITE_PNG_COMPRESSION, level])
+    if not ok:
+        raise RuntimeError("cv2.imencode failed on a valid uint8 image")
+    return buf.tobytes()
+
+
+def _json_bytes(obj: Any) -> bytes:
+    return (json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True) + "\n").encode()
+
+
+def make_sample(spec: PatchSpec, image: DecodedImage, task: ShardTask) -> SampleRecord:
+    """Crop and degrade one patch. Shapes: HR (P, P, 3), LR (P/scale, P/scale, 3), uint8 RGB."""
+    from dalpsr_data.degradation import apply, describe, sample_params
+
+    size = int(task.deg_cfg.patch_size)
+    w, h = image.size
+    box = place_crop(w, h, size, rng_for(task.seed, spec.key, CROP_STREAM))
+    gt = extract(image.rgb, box)
+    params = sample_params(rng_for(task.seed, spec.key, DEGRADE_STREAM), task.deg_cfg)
+    hr, lr = apply(gt, params, task.deg_cfg)
+    deg = describe(params, task.deg_cfg)
+    src = {"source": spec.source, "path": spec.rel_path, "key": spec.key,
+           "patch_index": spec.patch_index, "crop": box.to_dict(), "seed": task.seed,
+           "crop_stream": CROP_STREAM, "degrade_stream": DEGRADE_STREAM, "format": image.format,
+           # A string, not a list: an empty list would make columnar readers infer a null type.
+           "conversions": ",".join(image.conversions), "converted": bool(image.conversions),
+           "padded": bool(box.pad_bottom or box.pad_right)}
+    bins = {t: int(deg["bins"][t]) for t in schema.DEGRADATION_TYPES}
+    return SampleRecord(spec.key, hr, lr, deg, str(deg["prompt"]), src, bins)
+
+
+def sample_members(rec: SampleRecord, level: int) -> dict[str, bytes]:
+    return {"hr.png": encode_png(rec.hr, level), "lr.png": encode_png(rec.lr, level),
+            "deg.json": _json_bytes(rec.deg), "prompt.txt": rec.prompt.encode("utf-8"),
+            "src.json": _json_bytes(rec.src)}
+
+
+def preflight(deg_cfg: Any) -> None:
+    """Run the degradation once on the driver, so a bad configuration (or a calibration
+    table that does not match it) fails before any shard starts, with its own message."""
+    from dalpsr_data.degradation import apply, describe, sample_params
+
+    params = sample_params(rng_for(0, "preflight", DEGRADE_STREAM), deg_cfg)
+    describe(params, deg_cfg)
+    size = int(deg_cfg.patch_size)
+    hr, lr = apply(np.zeros((size, size, 3), np.uint8), params, deg_cfg)
+    if hr.shape != (size, size, 3) or lr.shape[2] != 3 or hr.dtype != np.uint8:
+        raise ConfigError(f"degradation returned HR {hr.shape} {hr.dtype}, LR {lr.shape}: expected "
+                          f"uint8 ({size}, {size}, 3) and an RGB LR")
+
+
+def _decode_for(spec: PatchSpec, task: ShardTask, cache: dict) -> DecodedImage:
+    """Decode once per file within a shard (a file's patches are adjacent in key order)."""
+    ident = (spec.source, spec.rel_path)
+    if cache.get("id") != ident:
+        cache.clear()
+        cache["id"] = ident
+        try:
+            cache["img"] = decode_file(Path(spec.root) / spec.rel_path, task.patch_cfg.max_pixels)
+        except DecodeError as e:
+            cache["err"] = e
+    if "err" in cache:
+        raise cache["err"]
+    return cache["img"]
+
+
+def _build_one(spec: PatchSpec, task: ShardTask, cache: dict) -> SampleRecord | SkipRecord:
+    """One planned patch -> a finished sample, or the reason it was skipped."""
+    try:
+        image = _decode_for(spec, task, cache)
+    except DecodeError as e:
+        return SkipRecord(spec.key, spec.source, spec.rel_path, e.reason, e.detail)
+    reason = small_image_reason(*image.size, int(task.deg_cfg.patch_size), task.patch_cfg)
+    if reason:
+        return SkipRecord(spec.key, spec.source, spec.rel_path, reason,
+                          f"{image.size[0]}x{image.size[1]} pixels")
+    try:
+        return make_sample(spec, image, task)
+    except ConfigError:  # a configuration problem is never a per-sample skip
+        raise
+    except (ValueError, ArithmeticError, MemoryError) as e:  # recorded, counted, --strict fails
+        return SkipRecord(spec.key, spec.source, spec.rel_path, "degrade_error", repr(e))
+
+
+def build_samples(task: ShardTask) -> tuple[list[tuple[str, dict[str, bytes]]], list[SkipRecord], dict]:
+    """All samples of a shard as tar members, the skips, and bin/source counters."""
+    samples: list[tuple[str, dict[str, bytes]]] = []
+    skips: list[SkipRecord] = []
+    bins = {t: [0] * schema.NUM_BINS for t in schema.DEGRADATION_TYPES}
+    per_source: dict[str, int] = {}
+    padded = 0
+    cache: dict = {}
+    tick(task.counts, "start", task.name)
+    for spec in task.patches:
+        rec = _build_one(spec, task, cache)
+        if isinstance(rec, SkipRecord):
+            skips.append(rec)
+        else:
+            samples.append((spec.key, sample_members(rec, task.png_compression)))
+            per_source[spec.source] = per_source.get(spec.source, 0) + 1
+            padded += int(rec.src["padded"])
+            for t in schema.DEGRADATION_TYPES:
+                bins[t][rec.bins[t]] += 1
+        tick(task.counts, "add", task.name, 1)
+    return samples, skips, {"bins": bins, "per_source": per_source, "padded": padded}
+
+
+def process_shard(task: ShardTask) -> dict[str, Any]:
+    """Build, write and commit one shard; returns the marker content (also on disk).
+
+    Marker fields: shard, nsamples, sha256, bytes, keys, plan_hash, planned, skipped, bins,
+    per_source, padded, worker_seconds. Everything but worker_seconds is deterministic.
+    """
+    _set_single_thread()
+    t0 = time.perf_counter()
+    samples, skips, counts = build_samples(task)
+    tar_path = Path(task.out_dir) / task.name
+    written = write_shard(tar_path, samples)
+    marker = {"shard": task.name, "nsamples": len(samples), "sha256": written["sha256"],
+              "bytes": written["bytes"], "keys": sorted(k for k, _ in samples),
+              "plan_hash": task.plan_hash, "planned": len(task.patches),
+              "skipped": [s.to_dict() for s in skips], **counts,
+              "worker_seconds": round(time.perf_counter() - t0, 4)}
+    write_json_atomic(schema.marker_path(tar_path), marker)
+    return marker
+

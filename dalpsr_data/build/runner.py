@@ -1,0 +1,141 @@
+"""``run_build``: plan, check the output folder, run the pending shards, write the report.
+
+Order of writes: build.json (plan hash + resolved configuration) first; then each shard's
+tar and its commit marker; report.json and index.json last, only when every shard is
+committed. A rerun of the same command resumes; a different configuration is refused.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable
+
+from dalpsr_data import schema
+from dalpsr_data.atomic import remove_orphan_temporaries, write_json_atomic
+from dalpsr_data.build.config import BuildConfig, output_config
+from dalpsr_data.build.executor import run_local, run_ray
+from dalpsr_data.build.outdir import check_build_json, prepare_out_dir
+from dalpsr_data.build.plan import BuildPlan, make_plan
+from dalpsr_data.build.process_shard import ShardTask, preflight, process_shard
+from dalpsr_data.build.progress import BuildProgress, PatchCounts, ProgressTracker, ray_patch_counts
+from dalpsr_data.build.report import is_committed, make_report, read_marker, write_index
+from dalpsr_data.config_io import to_dict
+from dalpsr_data.patches import PatchConfig
+
+
+class BuildFailed(RuntimeError):
+    """Shards still failing after retries (every other shard is committed), or --strict skips."""
+
+    def __init__(self, message: str, result: "BuildResult"):
+        super().__init__(message)
+        self.result = result
+
+
+@dataclass
+class BuildResult:
+    out_dir: Path
+    plan_hash: str
+    num_shards: int
+    resumed: list[str] = field(default_factory=list)  # shards already committed before this run
+    built: list[str] = field(default_factory=list)  # shards committed by this run
+    failed: dict[str, str] = field(default_factory=dict)  # shard name -> cause
+    report: dict[str, Any] = field(default_factory=dict)
+    removed_temporaries: list[str] = field(default_factory=list)
+
+
+def _build_json(cfg: BuildConfig, patch_cfg: PatchConfig, deg_cfg: Any, plan: BuildPlan) -> dict:
+    return {"plan_hash": plan.plan_hash, "output_config": plan.output_config,
+            "config": {"build": to_dict(cfg), "patches": to_dict(patch_cfg),
+                       "degradation": to_dict(deg_cfg)},
+            "num_files": len(plan.files), "num_patches": plan.num_patches,
+            "num_shards": len(plan.shards), "roots": plan.roots,
+            "schema": {"members": list(schema.SAMPLE_MEMBERS), "version": 1}}
+
+
+def _execute(cfg: BuildConfig, tasks: list[ShardTask], on_done: Callable, shard_fn: Callable,
+             tracker: ProgressTracker) -> dict:
+    """Run the pending shards with the configured executor; returns {shard: cause} of failures."""
+    if cfg.executor == "local" or not tasks:
+        tracker.counts = PatchCounts(listener=tracker.refresh)
+        tasks = [replace(t, counts=tracker.counts) for t in tasks]
+        return run_local(tasks, on_done, cfg.max_retries, shard_fn)
+    from dalpsr_data.ray_runtime import init_ray, shutdown_ray
+
+    started = init_ray(cfg.address, num_cpus=cfg.workers or os.cpu_count(), quiet=True)
+    try:
+        import ray
+
+        in_flight = cfg.workers or int(ray.cluster_resources().get("CPU", 1))
+        tracker.counts = ray_patch_counts()
+        tasks = [replace(t, counts=tracker.counts) for t in tasks]
+        return run_ray(tasks, on_done, cfg.max_retries, in_flight, shard_fn, poll=tracker.refresh)
+    finally:
+        tracker.counts = None
+        if started:  # an embedded Ray is stopped; a cluster is only disconnected from
+            shutdown_ray()
+
+
+def run_build(cfg: BuildConfig, patch_cfg: PatchConfig | None = None, deg_cfg: Any = None, *,
+              progress: bool = False, shard_fn: Callable = process_shard) -> BuildResult:
+    """Build (or resume) the shards of ``cfg`` into ``cfg.out``.
+
+    ``patch_cfg``/``deg_cfg`` default to the dataclass defaults. Raises ConfigError (bad or
+    changed configuration, unusable output folder), SourceLayoutError (missing source),
+    BuildFailed (shards failing after retries, or skips under ``strict``).
+    """
+    from dalpsr_data.degradation import DegradationConfig
+
+    t0 = time.perf_counter()
+    patch_cfg = patch_cfg or PatchConfig()
+    deg_cfg = deg_cfg or DegradationConfig()
+    plan = make_plan(cfg.sources, cfg.data_root, cfg.limit, patch_cfg.per_image, cfg.shard_size,
+                     output_config(cfg, patch_cfg, deg_cfg))
+    preflight(deg_cfg)
+    out = prepare_out_dir(Path(cfg.out), cfg.overwrite)
+    check_build_json(out, plan.plan_hash, plan.output_config)
+    if not (out / schema.BUILD_JSON).is_file():
+        write_json_atomic(out / schema.BUILD_JSON, _build_json(cfg, patch_cfg, deg_cfg, plan))
+    result = BuildResult(out, plan.plan_hash, len(plan.shards))
+    result.removed_temporaries = [p.name for p in remove_orphan_temporaries(out)]
+    tasks = []
+    for s in plan.shards:
+        if is_committed(out, s.name, plan.plan_hash):
+            result.resumed.append(s.name)
+        else:
+            tasks.append(ShardTask(s.index, s.name, str(out), plan.plan_hash, s.patches, cfg.seed,
+                                   patch_cfg, deg_cfg, cfg.png_compression))
+    resumed = set(result.resumed)
+    done_before = sum(len(s.patches) for s in plan.shards if s.name in resumed)
+    if tasks:  # unfinished: an index.json left over (e.g. beside a damaged shard) must go
+        (out / schema.INDEX_JSON).unlink(missing_ok=True)
+    built_patches = [0]
+    with BuildProgress(plan.num_patches, done_before, progress) as bar:
+        tracker = ProgressTracker(bar, {t.name: len(t.patches) for t in tasks})
+
+        def on_done(marker: dict[str, Any]) -> None:
+            result.built.append(marker["shard"])
+            built_patches[0] += int(marker["nsamples"])
+            tracker.committed_shard(marker["shard"])
+
+        result.failed = _execute(cfg, tasks, on_done, shard_fn, tracker)
+    markers = [m for s in plan.shards if (m := read_marker(out, s.name)) is not None
+               and m.get("plan_hash") == plan.plan_hash]
+    result.report = make_report(plan, markers, time.perf_counter() - t0, built_patches[0])
+    result.report["failed_shards"] = dict(sorted(result.failed.items()))
+    write_json_atomic(out / schema.REPORT_JSON, result.report)
+    if result.failed:
+        causes = "; ".join(f"{k}: {v}" for k, v in sorted(result.failed.items()))
+        raise BuildFailed(f"{len(result.failed)} shard(s) failed after {cfg.max_retries} retries "
+                          f"({causes}); the other shards are committed: rerun the same command "
+                          f"to retry only the failed ones", result)
+    if cfg.strict and result.report["skipped_files"]:
+        first = result.report["skipped_files"][0]
+        raise BuildFailed(f"--strict: {result.report['files']['skipped']} file(s) skipped, e.g. "
+                          f"{first['source']}:{first['path']} ({first['reason']}); see "
+                          f"{out / schema.REPORT_JSON}", result)
+    write_index(out, plan, markers)
+    return result
+
