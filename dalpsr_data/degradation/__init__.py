@@ -1,6 +1,6 @@
 """Real-ESRGAN second-order degradation with recognizable degrees and restoration prompts.
 
-    params = sample_params(rng_for(seed, key, "degradation"), cfg)   # draws only
+    params = sample_params(rng_for(seed, key, "degrade"), cfg)   # draws only
     hr, lr = apply(gt_uint8_512, params, cfg)                         # pure, byte-deterministic
     record = describe(params, cfg)                                    # -> <key>.deg.json
     record["prompt"] == restoration_prompt(record["bins"])

@@ -1,6 +1,6 @@
 """Drawing the parameters of one sample: ``sample_params(rng, cfg)`` draws, applies nothing.
 
-The rng is the sample's own Generator (``seeding.rng_for(seed, key, "degradation")``), never a
+The rng is the sample's own Generator (``seeding.rng_for(seed, key, "degrade")``), never a
 global one, so a sample's parameters do not depend on the worker, the order or the batch.
 Both stages are drawn by the same function with their own ``StageConfig``.
 """
