@@ -1,7 +1,92 @@
-"""Placeholder: this command is not implemented yet."""
+"""`dalpsr-train encoder`: align LLaVA's vision tower so LR features match HR features.
+
+Loss: MSE between the trained tower's features of the LR image and a frozen copy's
+features of the HR image, both resized by the LLaVA image processor, on the hidden
+layer(s) LLaVA consumes (``vision_feature_layer``). Saves only the tower
+(``OUT/vision_tower/``, loadable by ``dalpsr-data caption --vision-tower``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
 
 import typer
 
+from dalpsr_data.config_io import ConfigError
+from dalpsr_model.train.common.cli_options import make_stage_command
+from dalpsr_model.train.common.config import TrainConfig, opt
+
+
+@dataclass(frozen=True)
+class EncoderConfig(TrainConfig):
+    llava: str = opt("", "Local llava-hf model folder (e.g. llava-1.5-7b-hf) whose vision tower is aligned.")
+    out: str = opt("runs/encoder", "Output folder: vision_tower/ (safetensors + json), checkpoints/, tb/.")
+    batch_size: int = opt(16, "Samples per batch on each process.")
+    lr: float = opt(1e-5, "Peak learning rate (AdamW) of the tower.")
+    warmup_steps: int = opt(100, "Linear learning-rate warm-up, in optimizer steps.")
+    max_steps: int = opt(2000, "Optimizer steps to train in total.")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.llava:
+            raise ConfigError("give --llava <llava-hf model folder>: the tower to align")
+
+
+def train_encoder(cfg: EncoderConfig) -> dict[str, Any]:
+    """Train and save the tower; returns {"result": TrainResult, "tower": path, "frozen": [...]}."""
+    import copy
+
+    import torch
+
+    from dalpsr_model.data import EpochLoader
+    from dalpsr_model.encoder_align import (TowerHolder, freeze_unused, load_llava_tower,
+                                            preprocess, tower_features)
+    from dalpsr_model.llava_io import save_vision_tower
+    from dalpsr_model.train.common import (StepOutput, Trainer, make_accelerator, make_optimizer,
+                                           make_scheduler, seed_everything)
+
+    acc = make_accelerator(cfg)
+    seed_everything(cfg.seed, acc.process_index)
+    tower, spec, processor = load_llava_tower(cfg.llava)
+    teacher = copy.deepcopy(tower).eval().requires_grad_(False).to(acc.device)
+    frozen = freeze_unused(tower, spec)
+    optimizer = make_optimizer(cfg, tower.parameters())
+    scheduler = make_scheduler(cfg, optimizer)
+    tower, optimizer = acc.prepare(tower, optimizer)
+    loader = EpochLoader.from_config(cfg, acc, fields=("lr", "hr"), hr_signed=False)
+
+    def training_step(batch: dict[str, Any]) -> StepOutput:
+        lr_px = preprocess(processor, batch["lr"]).to(acc.device)
+        hr_px = preprocess(processor, batch["hr"]).to(acc.device)
+        with torch.no_grad(), acc.autocast():
+            target = tower_features(teacher, hr_px, spec).float()
+        with acc.autocast():
+            pred = tower_features(tower, lr_px, spec).float()
+        loss = torch.nn.functional.mse_loss(pred, target)
+        return StepOutput(loss, lr_px.shape[0], {"mse": float(loss.detach())})
+
+    trainer = Trainer(cfg, acc, models={"vision_tower": tower}, optimizer=optimizer,
+                      scheduler=scheduler, loader=loader, training_step=training_step,
+                      description="encoder")
+    result = trainer.fit()
+    path = None
+    if acc.is_main_process:
+        path = save_vision_tower(TowerHolder(acc.unwrap_model(tower)), f"{cfg.out}/vision_tower")
+    acc.wait_for_everyone()
+    return {"result": result, "tower": path, "frozen": frozen}
+
+
+def _run(cfg: EncoderConfig) -> None:
+    out = train_encoder(cfg)
+    losses = out["result"].losses
+    if losses:
+        typer.echo(f"MSE first {losses[0]:.5f} -> last {losses[-1]:.5f} over {len(losses)} steps")
+    typer.echo(f"saved the aligned tower to {out['tower']} "
+               f"(use: dalpsr-data caption --vision-tower {out['tower']})")
+
 
 def register(app: typer.Typer) -> None:
-    return None
+    app.command("encoder")(make_stage_command(
+        EncoderConfig, "encoder", _run,
+        doc="Align LLaVA's vision tower: LR features match a frozen copy's HR features (MSE)."))

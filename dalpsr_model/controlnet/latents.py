@@ -1,0 +1,170 @@
+"""VAE latents of HR patches and of upsampled LR patches, and their per-shard cache.
+
+Latents are the VAE posterior *mean* times the VAE scaling factor (0.18215 for SD). The
+mean (not a posterior sample) makes a latent a pure function of the image, so a cached
+latent equals a fresh one and a cached run's loss equals an uncached run's. SD's posterior
+std is ~1e-2 of the latent scale, so the sample would add little anyway.
+
+Cache layout, next to the build's own sidecars and with the same commit protocol::
+
+    <build>/latents/<vae-hash>/shard-000000.safetensors   "<key>.hr", "<key>.lr": (4, H/8, W/8) fp32
+    <build>/latents/<vae-hash>/shard-000000.done.json     keys, skipped keys with reasons, vae hash
+
+``<vae-hash>`` covers the VAE's config, weights and encode dtype: another VAE never reads
+this cache. The safetensors file is written to a temporary name and renamed; the marker is
+written after it; a shard without a marker is recomputed.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any, Iterable
+
+from dalpsr_data.atomic import remove_orphan_temporaries, write_bytes_atomic, write_json_atomic
+from dalpsr_data.schema import iter_tar_samples, marker_path, read_index
+
+LATENTS_DIR = "latents"
+
+
+def images_to_unit(images: Any) -> Any:
+    """(B, H, W, 3) uint8 numpy/tensor or (B, 3, H, W) float in [0, 1] -> (B, 3, H, W) float32 [0, 1]."""
+    import torch
+
+    t = torch.as_tensor(images)
+    if t.dtype == torch.uint8:
+        t = t.permute(0, 3, 1, 2).float() / 255.0
+    return t.float()
+
+
+def upsample_lr(lr: Any, size: tuple[int, int]) -> Any:
+    """(B, 3, h, w) [0, 1] -> (B, 3, H, W) bicubic, clamped to [0, 1] (the LR 'upsampled to 512')."""
+    import torch.nn.functional as F
+
+    return F.interpolate(lr, size=size, mode="bicubic", align_corners=False).clamp_(0.0, 1.0)
+
+
+def encode(vae: Any, images01: Any) -> Any:
+    """(B, 3, H, W) [0, 1] -> (B, 4, H/8, W/8) scaled posterior mean, fp32, on the VAE's device."""
+    import torch
+
+    with torch.no_grad():
+        x = (images01 * 2.0 - 1.0).to(device=vae.device, dtype=vae.dtype)
+        mean = vae.encode(x).latent_dist.mean
+    return mean.float() * float(vae.config.scaling_factor)
+
+
+def encode_pair(vae: Any, hr01: Any, lr01: Any) -> tuple[Any, Any]:
+    """HR and LR in [0, 1] -> (z0, z_LR), both (B, 4, H/8, W/8) fp32."""
+    z0 = encode(vae, hr01)
+    z_lr = encode(vae, upsample_lr(lr01, tuple(hr01.shape[-2:])))
+    return z0, z_lr
+
+
+def decode_png(data: bytes) -> Any:
+    """PNG bytes -> (H, W, 3) uint8 (Pillow's decompression-bomb guard stays on)."""
+    import numpy as np
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as im:
+        return np.array(im.convert("RGB"), dtype=np.uint8)  # a writable copy
+
+
+def cache_dir(root: str | Path, vae_hash: str) -> Path:
+    return Path(root) / LATENTS_DIR / vae_hash
+
+
+def _encode_shard(vae: Any, tar_path: Path, batch_size: int) -> tuple[dict, dict]:
+    import numpy as np
+
+    tensors: dict[str, Any] = {}
+    skipped: dict[str, str] = {}
+    pending: list[tuple[str, Any, Any]] = []
+
+    def flush() -> None:
+        if not pending:
+            return
+        hr = images_to_unit(np.stack([p[1] for p in pending]))
+        lr = images_to_unit(np.stack([p[2] for p in pending]))
+        z0, z_lr = encode_pair(vae, hr, lr)
+        for i, (key, _, _) in enumerate(pending):
+            tensors[f"{key}.hr"] = z0[i].cpu().contiguous()
+            tensors[f"{key}.lr"] = z_lr[i].cpu().contiguous()
+        pending.clear()
+
+    for key, members in iter_tar_samples(tar_path):
+        try:
+            hr, lr = decode_png(members["hr.png"]), decode_png(members["lr.png"])
+        except (KeyError, OSError, ValueError) as e:  # a bad sample is recorded, not fatal
+            skipped[key] = f"{type(e).__name__}: {e}"
+            continue
+        if pending and (hr.shape != pending[0][1].shape or lr.shape != pending[0][2].shape):
+            flush()
+        pending.append((key, hr, lr))
+        if len(pending) >= batch_size:
+            flush()
+    flush()
+    return tensors, skipped
+
+
+def ensure_latent_cache(root: str | Path, vae: Any, vae_hash: str, batch_size: int = 8,
+                        rank: int = 0, world_size: int = 1) -> Path:
+    """Encode every build shard not yet cached (shards i with i % world_size == rank).
+
+    Returns the cache folder. Reruns skip committed shards; orphan temporaries are removed.
+    Callers with several processes must wait for all ranks (a barrier) before reading.
+    """
+    from safetensors.torch import save
+
+    root = Path(root)
+    out = cache_dir(root, vae_hash)
+    out.mkdir(parents=True, exist_ok=True)
+    remove_orphan_temporaries(out)
+    for i, entry in enumerate(read_index(root)["shardlist"]):
+        if i % world_size != rank:
+            continue
+        target = out / entry["url"].replace(".tar", ".safetensors")
+        if marker_path(target.with_suffix(".tar")).is_file():
+            continue
+        tensors, skipped = _encode_shard(vae, root / entry["url"], batch_size)
+        write_bytes_atomic(target, save(tensors, metadata={"vae_hash": vae_hash}))
+        write_json_atomic(marker_path(target.with_suffix(".tar")), {
+            "vae_hash": vae_hash, "shard": entry["url"],
+            "keys": sorted({k.rsplit(".", 1)[0] for k in tensors}), "skipped": skipped})
+    return out
+
+
+class LatentCache:
+    """Read-only view of a committed cache: ``get(keys) -> (z0, z_LR)`` (B, 4, h, w) fp32.
+
+    Every build shard must be committed (else a clear error says to build the cache).
+    Shards are memory-mapped by safetensors, so lookups do not load whole files.
+    """
+
+    def __init__(self, root: str | Path, vae_hash: str):
+        from safetensors import safe_open
+
+        self.dir = cache_dir(root, vae_hash)
+        self._where: dict[str, Any] = {}
+        for entry in read_index(root)["shardlist"]:
+            target = self.dir / entry["url"].replace(".tar", ".safetensors")
+            marker = marker_path(target.with_suffix(".tar"))
+            if not marker.is_file():
+                raise FileNotFoundError(f"latent cache shard {target} is not committed: run with "
+                                        f"--latent-cache so it is (re)built first")
+            with open(marker, encoding="utf-8") as f:
+                keys = json.load(f)["keys"]
+            handle = safe_open(str(target), framework="pt")
+            self._where.update({k: handle for k in keys})
+
+    def get(self, keys: Iterable[str]) -> tuple[Any, Any]:
+        import torch
+
+        keys = list(keys)
+        missing = [k for k in keys if k not in self._where]
+        if missing:
+            raise KeyError(f"keys not in the latent cache {self.dir}: {missing[:5]}")
+        z0 = torch.stack([self._where[k].get_tensor(f"{k}.hr") for k in keys])
+        z_lr = torch.stack([self._where[k].get_tensor(f"{k}.lr") for k in keys])
+        return z0, z_lr

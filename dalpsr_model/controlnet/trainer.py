@@ -1,0 +1,138 @@
+"""`dalpsr-train controlnet`: the DaLPSR ControlNet stage on the common Trainer.
+
+Wiring only; the pieces live next door: base.py (frozen SD 2.1-base), model.py (latent
+ControlNet), step.py (Eq. 3), latents.py (VAE latents and their cache), validation.py,
+ema.py. The common Trainer (dalpsr_model.train.common) does backward, accumulation,
+clipping, checkpoints, --resume, logging and the non-finite guard; the loader
+(dalpsr_model.data.EpochLoader) streams each sample exactly once per epoch.
+
+Outputs in ``OUT``: ``checkpoints/``, ``tb/``, ``validation/step-*.png``, and at the end
+``controlnet/`` (``ControlNetModel.save_pretrained``; ``controlnet-ema/`` with EMA) plus
+``config.json``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from dalpsr_data.atomic import TMP_PREFIX, fsync_dir, write_json_atomic
+from dalpsr_data.config_io import to_dict
+
+from .config import SCALE, ControlNetConfig
+
+IMAGE_FIELDS = ("lr", "hr", "prompt", "caption", "key")
+CACHED_FIELDS = ("prompt", "caption", "key")  # latents come from the cache: skip PNG decoding
+
+
+def weight_dtype(cfg: ControlNetConfig) -> Any:
+    """dtype of the frozen UNet/VAE/text encoder: bf16/fp16 under mixed precision, else fp32."""
+    import torch
+
+    return {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.mixed_precision, torch.float32)
+
+
+def prepare_latent_cache(cfg: ControlNetConfig, base: Any, acc: Any) -> Any:
+    """Encode uncached shards (split over ranks), wait for all ranks, open the cache."""
+    from .base import module_hash
+    from .latents import LatentCache, ensure_latent_cache
+
+    vae_hash = module_hash(base.vae, extra=str(next(base.vae.parameters()).dtype))
+    ensure_latent_cache(cfg.shards, base.vae, vae_hash, cfg.latent_cache_batch,
+                        acc.process_index, acc.num_processes)
+    acc.wait_for_everyone()
+    return LatentCache(cfg.shards, vae_hash)
+
+
+def make_batch(raw: dict[str, Any], cfg: ControlNetConfig, cache: Any, generator: Any) -> Any:
+    """Loader batch dict -> step.Batch (cached latents, or images cropped per --crop)."""
+    from .step import Batch, random_crop
+
+    keys, prompts = list(raw["key"]), list(raw["prompt"])
+    captions = list(raw["caption"]) if cfg.use_captions else [""] * len(keys)
+    if cache is not None:
+        z0, z_lr = cache.get(keys)
+        return Batch(keys, prompts, captions, z0=z0, z_lr=z_lr)
+    hr, lr = raw["hr"], raw["lr"]
+    if cfg.crop:
+        hr, lr = random_crop(hr, lr, cfg.crop, SCALE, generator)
+    return Batch(keys, prompts, captions, hr01=hr, lr01=lr)
+
+
+def save_final(cfg: ControlNetConfig, controlnet: Any, ema: Any | None) -> Path:
+    """OUT/controlnet (and OUT/controlnet-ema) as diffusers folders, written then renamed."""
+    out = Path(cfg.out)
+    targets = {"controlnet": controlnet}
+    if ema is not None:
+        targets["controlnet-ema"] = ema.model
+    for name, model in targets.items():
+        tmp, final = out / f"{TMP_PREFIX}{name}", out / name
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        model.save_pretrained(tmp, safe_serialization=True)
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    write_json_atomic(out / "config.json", {"stage": "controlnet", **to_dict(cfg)})
+    fsync_dir(out)
+    return out / "controlnet"
+
+
+def train_controlnet(cfg: ControlNetConfig) -> Any:
+    """Train (or resume) the ControlNet; returns the common ``TrainResult``."""
+    from dalpsr_model.data import EpochLoader
+    from dalpsr_model.train.common import (StepOutput, Trainer, make_accelerator, make_optimizer,
+                                           make_scheduler, seed_everything)
+
+    from .base import load_base
+    from .ema import EMAHolder, StepHookOptimizer
+    from .model import build_controlnet
+    from .step import compute_loss, step_generator
+    from .validation import Validator
+
+    acc = make_accelerator(cfg)
+    seed_everything(cfg.seed, acc.process_index)
+    base = load_base(cfg.base, acc.device)
+    controlnet = build_controlnet(base.unet, cfg.cond_embed_channels)  # copy from fp32 weights
+    base.cast(weight_dtype(cfg))
+    if cfg.gradient_checkpointing:
+        controlnet.enable_gradient_checkpointing()
+    # Attention: diffusers' default processor on torch 2 is SDPA (AttnProcessor2_0).
+    cache = prepare_latent_cache(cfg, base, acc) if cfg.latent_cache else None
+    loader = EpochLoader.from_config(cfg, acc, fields=CACHED_FIELDS if cache else IMAGE_FIELDS,
+                                     hr_signed=False)
+    optimizer = make_optimizer(cfg, controlnet.parameters())
+    scheduler = make_scheduler(cfg, optimizer)
+    ema = EMAHolder(controlnet, cfg.ema_decay).to(acc.device) if cfg.ema_decay > 0 else None
+    controlnet, optimizer = acc.prepare(controlnet, optimizer)
+    if ema is not None:
+        optimizer = StepHookOptimizer(optimizer, lambda: ema.update(acc.unwrap_model(controlnet)))
+
+    position = {"step": -1, "micro": 0}
+
+    def training_step(raw: dict[str, Any]) -> Any:
+        # One generator per (optimizer step, micro-step, rank): resume replays the same draws.
+        micro = position["micro"] + 1 if position["step"] == trainer.step else 0
+        position.update(step=trainer.step, micro=micro)
+        g = step_generator(cfg.seed, trainer.step * cfg.grad_accum_steps + micro, acc.process_index)
+        batch = make_batch(raw, cfg, cache, g)
+        with acc.autocast():
+            loss = compute_loss(base, controlnet, batch, g, cfg.empty_prompt_prob, acc.device)
+        return StepOutput(loss=loss, num_samples=len(batch), logs={})
+
+    validator = Validator(cfg, base, controlnet, acc) if cfg.validate_every else None
+    models = {"controlnet": controlnet, **({"ema": ema} if ema is not None else {})}
+    trainer = Trainer(cfg, acc, models=models, optimizer=optimizer, scheduler=scheduler,
+                      loader=loader, training_step=training_step, validate=validator,
+                      validate_every=cfg.validate_every, description="controlnet")
+    try:
+        result = trainer.fit()
+    finally:
+        if validator is not None:
+            validator.close()
+    if acc.is_main_process:
+        save_final(cfg, acc.unwrap_model(controlnet), ema)
+    acc.wait_for_everyone()
+    return result

@@ -1,0 +1,88 @@
+"""Raw shard members -> a decoded sample (only after the shuffle buffer).
+
+A sample that cannot be decoded raises :class:`CorruptSample` with a reason; the stream
+counts and logs it and goes on.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from dalpsr_data.schema import DEGRADATION_TYPES
+
+LR_SIZE, HR_SIZE = 128, 512
+ALL_FIELDS = ("lr", "hr", "bins", "prompt", "caption", "key")
+
+
+class CorruptSample(ValueError):
+    """A sample whose members are missing or undecodable; the message is the reason."""
+
+
+def _image(data: bytes | None, size: int, name: str) -> torch.Tensor:
+    """PNG bytes -> (3, size, size) float32 in [0, 1]."""
+    if data is None:
+        raise CorruptSample(f"missing {name}")
+    try:
+        with Image.open(io.BytesIO(data)) as img:  # decompression-bomb guard stays on
+            arr = np.asarray(img.convert("RGB"))
+    except (OSError, ValueError, Image.DecompressionBombError) as e:
+        raise CorruptSample(f"{name} does not decode: {e}") from e
+    if arr.shape != (size, size, 3):
+        raise CorruptSample(f"{name} is {arr.shape[1]}x{arr.shape[0]}, expected {size}x{size}")
+    return torch.from_numpy(arr.copy()).permute(2, 0, 1).float().div_(255.0)
+
+
+def _bins(data: bytes | None) -> torch.Tensor:
+    """deg.json -> (3,) int64 bins in 0..3 for (blur, noise, jpeg)."""
+    if data is None:
+        raise CorruptSample("missing deg.json")
+    try:
+        bins = json.loads(data.decode("utf-8"))["bins"]
+        values = [int(bins[t]) for t in DEGRADATION_TYPES]
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
+        raise CorruptSample(f"deg.json has no valid bins: {e}") from e
+    if not all(0 <= v <= 3 for v in values):
+        raise CorruptSample(f"deg.json bins out of range 0..3: {values}")
+    return torch.tensor(values, dtype=torch.int64)
+
+
+def decode_sample(key: str, members: dict[str, bytes], caption: str, fields: tuple[str, ...],
+                  hr_signed: bool) -> dict[str, Any]:
+    """Decode the requested ``fields`` of one sample.
+
+    lr: (3,128,128) float32 in [0,1]; hr: (3,512,512) float32 in [-1,1] when ``hr_signed``
+    (the diffusion convention) else [0,1]; bins: (3,) int64; prompt/caption/key: str.
+    """
+    out: dict[str, Any] = {}
+    if "lr" in fields:
+        out["lr"] = _image(members.get("lr.png"), LR_SIZE, "lr.png")
+    if "hr" in fields:
+        hr = _image(members.get("hr.png"), HR_SIZE, "hr.png")
+        out["hr"] = hr.mul_(2.0).sub_(1.0) if hr_signed else hr
+    if "bins" in fields:
+        out["bins"] = _bins(members.get("deg.json"))
+    if "prompt" in fields:
+        try:
+            out["prompt"] = members["prompt.txt"].decode("utf-8").strip()
+        except (KeyError, UnicodeDecodeError) as e:
+            raise CorruptSample(f"prompt.txt missing or not UTF-8: {e}") from e
+    if "caption" in fields:
+        out["caption"] = caption
+    if "key" in fields:
+        out["key"] = key
+    return out
+
+
+def collate(samples: list[dict[str, Any]], fields: tuple[str, ...]) -> dict[str, Any]:
+    """Stack tensors (batch first), keep strings as lists."""
+    batch: dict[str, Any] = {}
+    for f in fields:
+        values = [s[f] for s in samples]
+        batch[f] = torch.stack(values) if isinstance(values[0], torch.Tensor) else values
+    return batch

@@ -1,0 +1,43 @@
+"""Save / load a trained IRPAD: ``irpad.safetensors`` + ``irpad.json`` (architecture, prompts)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from dalpsr_data.atomic import TMP_PREFIX, write_json_atomic
+from dalpsr_data.config_io import from_dict
+from dalpsr_model.irpad.model import Irpad, IrpadArch
+from dalpsr_model.irpad.prompts import degradation_prompts
+
+WEIGHTS, META = "irpad.safetensors", "irpad.json"
+FORMAT = "dalpsr-irpad-v1"
+
+
+def save_irpad(model: Irpad, out: str | Path, extra: dict[str, Any] | None = None) -> Path:
+    """Write weights (temp name + rename) then the json; returns the weights path."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / f"{TMP_PREFIX}{WEIGHTS}"
+    save_file({k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}, str(tmp))
+    tmp.replace(out / WEIGHTS)
+    write_json_atomic(out / META, {"format": FORMAT, "arch": dataclasses.asdict(model.arch),
+                                   "prompts": degradation_prompts(), **(extra or {})})
+    return out / WEIGHTS
+
+
+def load_irpad(path: str | Path, device: str | torch.device = "cpu") -> Irpad:
+    """From a folder holding irpad.safetensors + irpad.json (or the .safetensors path)."""
+    path = Path(path)
+    folder = path if path.is_dir() else path.parent
+    meta = json.loads((folder / META).read_text(encoding="utf-8"))
+    if meta.get("format") != FORMAT:
+        raise ValueError(f"{folder / META}: not an IRPAD checkpoint (format {meta.get('format')!r})")
+    model = Irpad(from_dict(IrpadArch, meta["arch"]))
+    model.load_state_dict(load_file(str(folder / WEIGHTS)), strict=True)
+    return model.to(device).eval()

@@ -1,0 +1,97 @@
+"""IRPAD (paper Sec. III.B.2, Fig. 1a): degradation prompts retrieve from image features.
+
+Twelve prompt queries (3 types x 4 bins) attend to the trunk's image tokens through
+``blocks`` blocks of cross-attention + feed-forward; a linear head scores every query;
+per type the 4 scores are the logits of a 4-way classification of the bin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from dalpsr_data.schema import DEGRADATION_TYPES, NUM_BINS
+from dalpsr_model.irpad.trunk import ConvTrunk, TimmTrunk
+
+NUM_QUERIES = len(DEGRADATION_TYPES) * NUM_BINS
+
+
+@dataclass(frozen=True)
+class IrpadArch:
+    """Architecture; saved as irpad.json next to the weights so the predictor can rebuild it."""
+
+    trunk: str = "conv"          # conv (from scratch) | timm (pretrained CNN from a local file)
+    width: int = 16              # conv trunk base width (stages: 1, 2, 4, 8 x width)
+    timm_model: str = "resnet18"
+    dim: int = 128               # query / token width
+    heads: int = 4
+    blocks: int = 2
+    text_dim: int = 0            # >0: queries come from fixed text-encoder embeddings of this width
+
+
+class CrossBlock(nn.Module):
+    """Pre-norm cross-attention (queries <- image tokens) then feed-forward, both residual."""
+
+    def __init__(self, dim: int, heads: int) -> None:
+        super().__init__()
+        self.norm_q, self.norm_kv, self.norm_ff = nn.LayerNorm(dim), nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.attn = nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.ff = nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(), nn.Linear(4 * dim, dim))
+
+    def forward(self, q: torch.Tensor, kv: torch.Tensor) -> torch.Tensor:
+        kv = self.norm_kv(kv)
+        q = q + self.attn(self.norm_q(q), kv, kv, need_weights=False)[0]
+        return q + self.ff(self.norm_ff(q))
+
+
+class Irpad(nn.Module):
+    """forward(lr (B,3,H,W) float in [0,1]) -> logits (B, 3, 4) float32 (type, bin)."""
+
+    def __init__(self, arch: IrpadArch, text_embeddings: torch.Tensor | None = None) -> None:
+        super().__init__()
+        self.arch = arch
+        match arch.trunk:
+            case "conv":
+                self.trunk = ConvTrunk(arch.width)
+            case "timm":
+                self.trunk = TimmTrunk(arch.timm_model)
+            case other:
+                raise ValueError(f"unknown IRPAD trunk {other!r}: use conv or timm")
+        self.tokens = nn.Sequential(nn.Linear(self.trunk.out_dim, arch.dim), nn.LayerNorm(arch.dim))
+        if arch.text_dim > 0:
+            emb = text_embeddings if text_embeddings is not None else torch.zeros(NUM_QUERIES, arch.text_dim)
+            if tuple(emb.shape) != (NUM_QUERIES, arch.text_dim):
+                raise ValueError(f"text embeddings must be ({NUM_QUERIES}, {arch.text_dim}), got {tuple(emb.shape)}")
+            # Kept in the state dict, so a trained IRPAD needs no text encoder to run.
+            self.register_buffer("prompt_embeddings", emb.detach().float().clone())
+            self.query_proj = nn.Sequential(nn.LayerNorm(arch.text_dim), nn.Linear(arch.text_dim, arch.dim))
+        else:
+            # Unit-scale, distinct queries: with tiny ones every bin would read the same image
+            # evidence and get the same score (a saddle that CE takes long to leave).
+            self.queries = nn.Parameter(torch.randn(NUM_QUERIES, arch.dim))
+        self.blocks = nn.ModuleList(CrossBlock(arch.dim, arch.heads) for _ in range(arch.blocks))
+        self.norm = nn.LayerNorm(arch.dim)
+        self.score = nn.Linear(arch.dim, 1)
+
+    def query_embeddings(self) -> torch.Tensor:
+        """(12, dim) queries, type-major like prompts.degradation_prompts()."""
+        if self.arch.text_dim > 0:
+            return self.query_proj(self.prompt_embeddings)
+        return self.queries
+
+    def forward(self, lr: torch.Tensor) -> torch.Tensor:
+        kv = self.tokens(self.trunk(lr))
+        q = self.query_embeddings().unsqueeze(0).expand(lr.shape[0], -1, -1)
+        for block in self.blocks:
+            q = block(q, kv)
+        scores = self.score(self.norm(q)).squeeze(-1)          # (B, 12)
+        return scores.view(-1, len(DEGRADATION_TYPES), NUM_BINS).float()
+
+
+def irpad_loss(logits: torch.Tensor, bins: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+    """Mean over types of the 4-way cross-entropy; logits (B,3,4), bins (B,3) int64."""
+    per_type = [nn.functional.cross_entropy(logits[:, t], bins[:, t]) for t in range(logits.shape[1])]
+    logs = {f"ce_{name}": float(v.detach()) for name, v in zip(DEGRADATION_TYPES, per_type)}
+    return torch.stack(per_type).mean(), logs

@@ -1,0 +1,60 @@
+"""`dalpsr-train --shards DIR` with no stage: IRPAD, then the ControlNet, from one preset."""
+
+from __future__ import annotations
+
+import json
+
+import yaml
+from typer.testing import CliRunner
+
+from dalpsr_model.train.cli import app
+
+TINY_PRESET = {
+    "irpad": {"batch_size": 4, "max_steps": 2, "num_workers": 0, "shuffle_buffer": 4,
+              "holdout_shards": 1, "progress": False, "checkpoint_every": 2, "width": 4,
+              "dim": 16, "heads": 2, "warmup_steps": 0},
+    "controlnet": {"batch_size": 2, "max_steps": 2, "num_workers": 0, "shuffle_buffer": 4,
+                   "crop": 64, "progress": False, "checkpoint_every": 2, "validate_every": 0,
+                   "cond_embed_channels": 16},
+}
+
+
+def test_recipe_trains_irpad_then_controlnet_and_reuses_a_given_irpad(tiny_sd_dir, cn_build, tmp_path):
+    preset = tmp_path / "tiny.yaml"
+    preset.write_text(yaml.safe_dump(TINY_PRESET))
+    out = tmp_path / "run"
+    base_args = ["--shards", str(cn_build), "--base", str(tiny_sd_dir), "--pipeline", str(preset), "--cpu"]
+    result = CliRunner().invoke(app, [*base_args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "recipe.json").read_text())
+    assert summary["irpad"]["step"] == 2 and summary["controlnet"]["step"] == 2
+    assert (out / "irpad" / "irpad.safetensors").is_file()
+    assert (out / "controlnet" / "controlnet" / "config.json").is_file()
+    saved = json.loads((out / "controlnet" / "config.json").read_text())
+    assert saved["crop"] == 64 and saved["shards"] == str(cn_build)  # preset + recipe overrides
+
+    again = tmp_path / "again"
+    result = CliRunner().invoke(app, [*base_args, "--out", str(again), "--irpad", str(out / "irpad")])
+    assert result.exit_code == 0, result.output
+    assert not (again / "irpad").exists()  # IRPAD not retrained
+    assert json.loads((again / "recipe.json").read_text())["irpad"]["given"] is True
+
+
+def test_recipe_checks_everything_before_training(tiny_sd_dir, cn_build, tmp_path):
+    preset = tmp_path / "bad.yaml"
+    preset.write_text(yaml.safe_dump({**TINY_PRESET, "controlnet": {"crop": 100}}))
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["--shards", str(cn_build), "--base", str(tiny_sd_dir),
+                                      "--pipeline", str(preset), "--out", str(out)])
+    assert result.exit_code == 2 and "multiple of 32" in result.output
+    assert not out.exists()  # IRPAD did not start
+    result = CliRunner().invoke(app, ["--shards", str(cn_build), "--base", str(tmp_path / "nope"),
+                                      "--out", str(out)])
+    assert result.exit_code == 2 and "does not exist" in result.output
+    result = CliRunner().invoke(app, ["--shards", str(tmp_path), "--base", str(tiny_sd_dir)])
+    assert result.exit_code == 2 and "index.json" in result.output
+
+
+def test_no_options_prints_help():
+    result = CliRunner().invoke(app, [])
+    assert result.exit_code == 0 and "--shards" in result.output and "controlnet" in result.output
