@@ -24,6 +24,8 @@ class IrpadArch:
 
     trunk: str = "conv"          # conv (from scratch) | timm (pretrained CNN from a local file)
     width: int = 16              # conv trunk base width (stages: 1, 2, 4, 8 x width)
+    stats: bool = False          # conv trunk: add fixed per-block blur/noise/JPEG measurements (stats.py);
+                                 # False here so irpad.json files written before it load unchanged
     timm_model: str = "resnet18"
     dim: int = 128               # query / token width
     heads: int = 4
@@ -54,7 +56,7 @@ class Irpad(nn.Module):
         self.arch = arch
         match arch.trunk:
             case "conv":
-                self.trunk = ConvTrunk(arch.width)
+                self.trunk = ConvTrunk(arch.width, arch.stats)
             case "timm":
                 self.trunk = TimmTrunk(arch.timm_model)
             case other:

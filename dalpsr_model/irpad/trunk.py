@@ -46,9 +46,15 @@ def highpass(x: torch.Tensor) -> torch.Tensor:
 
 
 class ConvTrunk(nn.Module):
-    """Widths ``width * (1, 2, 4, 8)``; stride 8 overall; out: (B, (H/8)*(W/8), 8*width)."""
+    """Widths ``width * (1, 2, 4, 8)``; stride 8 overall; out: (B, (H/8)*(W/8), 8*width).
 
-    def __init__(self, width: int = 16) -> None:
+    ``stats=True`` concatenates the fixed block measurements of :mod:`.stats` (through a
+    per-block MLP, 8*width channels) to every token and appends one global token (pooled
+    conv features + the MLP of the measurements' quantiles over the image):
+    out (B, (H/8)*(W/8) + 1, 16*width).
+    """
+
+    def __init__(self, width: int = 16, stats: bool = False) -> None:
         super().__init__()
         w = [width, 2 * width, 4 * width, 8 * width]
         self.stem = conv_bn(6, w[0])
@@ -58,13 +64,23 @@ class ConvTrunk(nn.Module):
             stages += [conv_bn(a, b, stride=2), nn.GELU(), ResBlock(b)]
         self.stages = nn.Sequential(*stages)
         self.out_dim = w[-1]
+        self.stats = None
+        if stats:
+            from dalpsr_model.irpad.stats import StatsBranch
+            self.stats = StatsBranch(w[-1])
+            self.out_dim = 2 * w[-1]
 
     def forward(self, lr: torch.Tensor) -> torch.Tensor:
         x = self.stem(torch.cat([lr * 2.0 - 1.0, highpass(lr) * HIGHPASS_GAIN], dim=1))
         h, w = x.shape[-2:]
         phase = self.grid_phase.repeat(1, 1, (h + 7) // 8, (w + 7) // 8)[..., :h, :w]
         x = self.stages(nn.functional.gelu(x + phase))
-        return x.flatten(2).transpose(1, 2)
+        if self.stats is None:
+            return x.flatten(2).transpose(1, 2)
+        local, glob = self.stats(lr)
+        tokens = torch.cat([x, local], 1).flatten(2)                     # (B, C, N)
+        extra = torch.cat([x.mean((2, 3)), glob], 1).unsqueeze(-1)       # (B, C, 1)
+        return torch.cat([tokens, extra], 2).transpose(1, 2)
 
 
 class TimmTrunk(nn.Module):

@@ -9,7 +9,7 @@ import pytest
 
 from dalpsr_data.build import BuildConfig, BuildFailed, PatchConfig, run_build
 from dalpsr_data.build.process_shard import process_shard
-from tests.build.conftest import SAMPLES_CFG, tree_bytes
+from tests.dataset_build.conftest import SAMPLES_CFG, tree_bytes
 
 
 def _ray_build(out, deg_cfg, workers, shard_fn=process_shard):

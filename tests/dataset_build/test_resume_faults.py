@@ -17,7 +17,7 @@ import yaml
 from dalpsr_data import schema
 from dalpsr_data.build import BuildConfig, BuildFailed, PatchConfig, run_build
 from dalpsr_data.build.process_shard import process_shard
-from tests.build.conftest import SAMPLES_CFG, tree_bytes
+from tests.dataset_build.conftest import SAMPLES_CFG, tree_bytes
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -12,7 +12,7 @@ from dalpsr_data import schema
 from dalpsr_data.build import BuildConfig, BuildFailed, PatchConfig, run_build
 from dalpsr_data.config_io import ConfigError
 from dalpsr_data.degradation import parse_prompt
-from tests.build.conftest import make_good_folder, tree_bytes
+from tests.dataset_build.conftest import make_good_folder, tree_bytes
 
 
 def _build(tmp_path, folder, deg_cfg, **kw):

@@ -7,7 +7,7 @@ from pathlib import Path
 from dalpsr_data import schema
 from dalpsr_data.build.plan import file_keys, key_stem, make_plan
 from dalpsr_data.sources.base import SourceFile
-from tests.build.conftest import make_good_folder
+from tests.dataset_build.conftest import make_good_folder
 
 
 def _plan(*sources, per_image=2, shard_size=4, limit=None, cfg=None):

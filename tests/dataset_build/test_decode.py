@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from dalpsr_data.decode import DecodeError, decode_bytes, decode_file
-from tests.build.conftest import exif_rotated_jpeg, smooth_image
+from tests.dataset_build.conftest import exif_rotated_jpeg, smooth_image
 
 BIG = 10**9
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dalpsr_data.build import BuildConfig, PatchConfig, run_build
 from dalpsr_data.build.progress import BuildProgress
-from tests.build.conftest import make_good_folder
+from tests.dataset_build.conftest import make_good_folder
 
 
 def test_bar_moves_per_patch(tmp_path, deg_cfg, monkeypatch):

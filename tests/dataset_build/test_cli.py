@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from dalpsr_data import schema
 from dalpsr_data.cli import app
-from tests.build.conftest import make_good_folder
+from tests.dataset_build.conftest import make_good_folder
 
 runner = CliRunner()
 
