@@ -36,6 +36,9 @@ test-fast: venv
 bench: venv
 	$(BIN)/python benchmarks/degrade.py
 	$(BIN)/python benchmarks/build.py
+	$(BIN)/python benchmarks/caption.py
+	$(BIN)/python benchmarks/loader.py
+	$(BIN)/python benchmarks/train.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
