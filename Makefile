@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: venv
-	$(BIN)/dalpsr-data build --sources samples --pipeline pipelines/demo.yaml --out shards/demo --workers 2
+	$(BIN)/dalpsr-data build --sources samples --pipeline pipelines/demo.yaml --out shards/demo --workers 2 --overwrite
 	$(BIN)/dalpsr-data stats shards/demo
 	$(BIN)/dalpsr-data preview shards/demo --n 8 --out shards/demo/preview.png
 	@echo "Demo output: $(CURDIR)/shards/demo (index.json, report.json, preview.png)"
