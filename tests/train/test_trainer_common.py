@@ -157,3 +157,13 @@ def test_generated_cli_maps_run_errors_to_exit_codes(fake_build):
     assert res.exit_code == 2 and "width 1 is too small" in res.output
     res = runner.invoke(app, ["toy", "--shards", str(fake_build)])
     assert res.exit_code == 1 and "non-finite loss at step 3" in res.output
+
+
+def test_stage_command_on_a_missing_build_exits_2_without_traceback(tmp_path):
+    from dalpsr_model.train.cli import app as train_app
+
+    res = CliRunner().invoke(train_app, ["irpad", "--shards", str(tmp_path / "nothing"),
+                                         "--out", str(tmp_path / "run")])
+    assert res.exit_code == 2, res.output
+    assert "index.json not found" in res.output and "Traceback" not in res.output
+    assert not (tmp_path / "run").exists()

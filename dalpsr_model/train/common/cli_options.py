@@ -15,6 +15,7 @@ from typing import Any, Callable, Optional
 import typer
 
 from dalpsr_data.config_io import ConfigError, load_config
+from dalpsr_data.schema import ShardFormatError
 from dalpsr_model.train.common.errors import NonFiniteLossError
 
 
@@ -33,8 +34,8 @@ def make_stage_command(cls: type, section: str, body: Callable[[Any], None],
                        doc: str) -> Callable[..., None]:
     """A function typer can register: parses options, loads the config, calls ``body(cfg)``.
 
-    A :class:`ConfigError` (bad option, preset, or a check ``body`` makes before work)
-    exits with code 2 and its message; a :class:`NonFiniteLossError` exits with code 1.
+    A :class:`ConfigError` (bad option, preset, or a check ``body`` makes before work), an
+    unreadable build index or a missing shard/model file exits with code 2 and its message; a :class:`NonFiniteLossError` exits with code 1.
     """
     hints = typing.get_type_hints(cls)
     params = [inspect.Parameter(
@@ -59,7 +60,8 @@ def make_stage_command(cls: type, section: str, body: Callable[[Any], None],
             raise typer.Exit(2) from e
         try:
             body(cfg)
-        except ConfigError as e:
+        except (ConfigError, ShardFormatError, FileNotFoundError) as e:
+            # A missing/unfinished build or a missing shard or model file: say what, no traceback.
             typer.echo(f"error: {e}", err=True)
             raise typer.Exit(2) from e
         except NonFiniteLossError as e:
