@@ -13,11 +13,12 @@ Per block (all log-energies, ``log(mean(r^2) + 1e-8)``):
   quantizes the high-frequency ones, blur attenuates them smoothly, noise fills them evenly;
 * high-pass residual energy (x minus its 3x3 mean) of R, G, B, luma and the two chroma
   differences (grey vs colour noise), Laplacian energy, and the energy of two
-  difference-of-box bands (3-5, 5-9 px) of the luma: the falloff over scales is the blur;
+  difference-of-box bands (3-5, 5-9, 9-17 px) of the luma: the falloff over scales is the blur;
 * blockiness: squared luma step across the block's right / bottom edge and the mean
   squared step inside the block, horizontally and vertically.
 
-Shapes: lr (B,3,H,W) float in [0,1], H and W multiples of 8 -> (B, NUM_STATS, H/8, W/8).
+Shapes: lr (B,3,H,W) float in [0,1] -> (B, num_stats, ceil(H/8), ceil(W/8)) float32 (other
+sizes than multiples of 8 are padded at the bottom/right by replication).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def box(x: torch.Tensor, k: int) -> torch.Tensor:
 class BlockStats(nn.Module):
     """Parameter-free: lr (B,3,H,W) in [0,1] -> (B, NUM_STATS, H/8, W/8) float32 log-energies."""
 
-    num_stats = 64 + 6 + 1 + 2 + 4
+    num_stats = 64 + 6 + 1 + 3 + 4
 
     def __init__(self) -> None:
         super().__init__()
@@ -65,13 +66,16 @@ class BlockStats(nn.Module):
 
     def forward(self, lr: torch.Tensor) -> torch.Tensor:
         x = lr.float() * 255.0                                  # JPEG's units: quantizer steps of ~1-100
+        ph, pw = -x.shape[-2] % 8, -x.shape[-1] % 8
+        if ph or pw:  # other sizes: ceil(H/8) x ceil(W/8) blocks, like the conv trunk's stride 8
+            x = nn.functional.pad(x, (0, pw, 0, ph), mode="replicate")
         y = (x * self.luma).sum(1, keepdim=True)
         dct = torch.log(nn.functional.conv2d(y - 128.0, self.dct, stride=8) ** 2 + EPS)
         chroma = torch.cat([x[:, :1] - x[:, 1:2], x[:, 2:] - x[:, 1:2]], 1)
         hp = torch.cat([x, y, chroma], 1)
         hp = hp - box(hp, 3)
         lap = nn.functional.conv2d(nn.functional.pad(y, (1, 1, 1, 1), mode="reflect"), self.lap)
-        b3, b5, b9 = box(y, 3), box(y, 5), box(y, 9)
+        b3, b5, b9, b17 = box(y, 3), box(y, 5), box(y, 9), box(y, 17)
         dh = nn.functional.pad(y[..., :, 1:] - y[..., :, :-1], (0, 1))    # step x -> x+1
         dv = nn.functional.pad(y[..., 1:, :] - y[..., :-1, :], (0, 0, 0, 1))
         col = torch.arange(x.shape[-1], device=x.device) % 8
@@ -81,7 +85,7 @@ class BlockStats(nn.Module):
         # edge masks keep 1 of 8 columns: x8 makes the block mean the mean over that column.
         block = torch.cat([dh * edge_h * math.sqrt(8), dh * in_h.sqrt(), dv * edge_v * math.sqrt(8), dv * in_v.sqrt()], 1)
         maps = [dct, self.block_energy(hp), self.block_energy(lap),
-                self.block_energy(torch.cat([b3 - b5, b5 - b9], 1)), self.block_energy(block)]
+                self.block_energy(torch.cat([b3 - b5, b5 - b9, b9 - b17], 1)), self.block_energy(block)]
         return torch.cat(maps, 1)
 
 

@@ -25,9 +25,10 @@ def test_irpad_beats_chance_on_held_out_photos(real_build, tmp_path):
     m = train_irpad(cfg)["eval"]
     assert m["n"] == 60
     acc = m["accuracy"]
-    # Measured (seeded, CPU): blur 0.583, noise 0.350, jpeg 0.383, mean 0.439 over 60
-    # held-out samples x 3 types. Chance is 0.25 (sd of a chance mean ~0.03): assert a
-    # clear margin, with room for float differences between machines.
-    assert m["mean_accuracy"] >= 0.38, acc
-    assert acc["blur"] >= 0.45 and min(acc.values()) >= 0.30, acc
+    # Measured (seeded, CPU, default --stats trunk): blur 0.583, noise 0.467, jpeg 0.433,
+    # mean 0.494 over 60 held-out samples x 3 types (without --stats: 0.583/0.350/0.383,
+    # mean 0.439). Chance is 0.25 (sd of a chance mean ~0.03): assert a clear margin, with
+    # room for float differences between machines.
+    assert m["mean_accuracy"] >= 0.42, acc
+    assert acc["blur"] >= 0.45 and min(acc.values()) >= 0.33, acc
     assert json.loads((tmp_path / "irpad" / "eval.json").read_text())["accuracy"] == acc

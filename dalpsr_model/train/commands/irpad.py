@@ -29,6 +29,7 @@ class IrpadConfig(TrainConfig):
     eval_every: int = opt(0, "Evaluate on the held-out split every N steps (0 = only at the end).")
     trunk: str = opt("conv", "Image trunk: conv (compact, from scratch) or timm (pretrained CNN, needs --trunk-weights).")
     width: int = opt(16, "Conv trunk base width (stage widths 1, 2, 4, 8 x width).")
+    stats: bool = opt(True, "Conv trunk: add fixed per-8x8-block blur/noise/JPEG measurements (block DCT, residual energies, blockiness) to the tokens.")
     timm_model: str = opt("resnet18", "timm model name for --trunk timm.")
     trunk_weights: str = opt("", "Local weights file (.safetensors or .pth) of the timm trunk.")
     dim: int = opt(128, "Width of the prompt queries and image tokens.")
@@ -69,7 +70,7 @@ def build_irpad(cfg: IrpadConfig):
     if cfg.base_model:
         from dalpsr_model.irpad.text import embed_prompts_with_clip
         text = embed_prompts_with_clip(cfg.base_model)
-    arch = IrpadArch(trunk=cfg.trunk, width=cfg.width, timm_model=cfg.timm_model, dim=cfg.dim,
+    arch = IrpadArch(trunk=cfg.trunk, width=cfg.width, stats=cfg.stats and cfg.trunk == "conv", timm_model=cfg.timm_model, dim=cfg.dim,
                      heads=cfg.heads, blocks=cfg.blocks, text_dim=0 if text is None else text.shape[1])
     model = Irpad(arch, text)
     if cfg.trunk == "timm":
