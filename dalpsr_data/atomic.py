@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import IO, Any, Iterator
 
@@ -57,6 +58,32 @@ def write_json_atomic(path: str | Path, obj: Any, indent: int | None = 2) -> Non
     """JSON with sorted keys (stable bytes for equal content), written atomically."""
     text = json.dumps(obj, indent=indent, sort_keys=True, ensure_ascii=False) + "\n"
     write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def fresh_temporary_dir(final: str | Path) -> Path:
+    """An empty ``.tmp-<name>`` folder beside ``final`` (a stale one from a killed run is removed)."""
+    final = Path(final)
+    tmp = final.with_name(f"{TMP_PREFIX}{final.name}")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    return tmp
+
+
+def commit_dir(tmp: str | Path, final: str | Path) -> None:
+    """fsync every file of ``tmp``, then replace ``final`` (whole folder) by it and fsync the parent.
+
+    A reader sees the old folder, no folder, or the complete new one; never a half-written one.
+    """
+    tmp, final = Path(tmp), Path(final)
+    for p in tmp.rglob("*"):
+        if p.is_file():
+            with open(p, "rb") as f:
+                os.fsync(f.fileno())
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(tmp, final)
+    fsync_dir(final.parent)
 
 
 def remove_orphan_temporaries(folder: str | Path) -> list[Path]:

@@ -27,7 +27,10 @@ import json
 import re
 import tarfile
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
+
+if TYPE_CHECKING:
+    import numpy as np
 
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
 SAMPLE_MEMBERS = ("deg.json", "hr.png", "lr.png", "prompt.txt", "src.json")
@@ -110,6 +113,20 @@ def iter_tar_samples(tar_path: str | Path) -> Iterator[tuple[str, dict[str, byte
             members[ext] = f.read()
     if current is not None:
         yield current, members
+
+
+def decode_png_member(data: bytes) -> "np.ndarray":
+    """An ``hr.png``/``lr.png`` member -> uint8 (H, W, 3) RGB, a writable copy.
+
+    Pillow's decompression-bomb guard stays on; raises OSError/ValueError on bad bytes.
+    """
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as im:
+        return np.array(im.convert("RGB"), dtype=np.uint8)
 
 
 def read_caption_sidecar(root: str | Path, tar_name: str) -> dict[str, dict[str, Any]]:

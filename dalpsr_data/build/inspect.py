@@ -129,8 +129,8 @@ def contact_sheet(cfg: PreviewConfig) -> "Image.Image":
     for key, members in iter_samples(root):
         if len(samples) >= n:
             break
-        hr = cv2.imdecode(np.frombuffer(members["hr.png"], np.uint8), cv2.IMREAD_COLOR)[..., ::-1]
-        lr = cv2.imdecode(np.frombuffer(members["lr.png"], np.uint8), cv2.IMREAD_COLOR)[..., ::-1]
+        hr = schema.decode_png_member(members["hr.png"])
+        lr = schema.decode_png_member(members["lr.png"])
         hr = cv2.resize(hr, (tile, tile), interpolation=cv2.INTER_AREA)
         lr = cv2.resize(lr, (tile, tile), interpolation=cv2.INTER_NEAREST)
         samples.append((key, np.concatenate([hr, lr], axis=1), members["prompt.txt"].decode("utf-8")))

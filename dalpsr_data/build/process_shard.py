@@ -8,7 +8,6 @@ The commit marker is written only after the tar has been renamed into place.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,7 @@ import numpy as np
 
 from dalpsr_data import schema
 from dalpsr_data.atomic import write_json_atomic
-from dalpsr_data.config_io import ConfigError
+from dalpsr_data.config_io import ConfigError, canonical_json
 from dalpsr_data.build.progress import tick
 from dalpsr_data.build.shard_writer import write_shard
 from dalpsr_data.decode import DecodedImage, DecodeError, decode_file
@@ -69,7 +68,8 @@ def encode_png(rgb: np.ndarray, level: int) -> bytes:
 
 
 def _json_bytes(obj: Any) -> bytes:
-    return (json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True) + "\n").encode()
+    """The canonical (sorted, compact, ASCII) JSON of a member, newline-terminated."""
+    return (canonical_json(obj) + "\n").encode()
 
 
 def make_sample(spec: PatchSpec, image: DecodedImage, task: ShardTask) -> SampleRecord:

@@ -17,13 +17,12 @@ written after it; a shard without a marker is recomputed.
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 from typing import Any, Iterable
 
 from dalpsr_data.atomic import remove_orphan_temporaries, write_bytes_atomic, write_json_atomic
-from dalpsr_data.schema import iter_tar_samples, marker_path, read_index
+from dalpsr_data.schema import decode_png_member, iter_tar_samples, marker_path, read_index
 
 LATENTS_DIR = "latents"
 
@@ -64,11 +63,7 @@ def encode_pair(vae: Any, hr01: Any, lr01: Any) -> tuple[Any, Any]:
 
 def decode_png(data: bytes) -> Any:
     """PNG bytes -> (H, W, 3) uint8 (Pillow's decompression-bomb guard stays on)."""
-    import numpy as np
-    from PIL import Image
-
-    with Image.open(io.BytesIO(data)) as im:
-        return np.array(im.convert("RGB"), dtype=np.uint8)  # a writable copy
+    return decode_png_member(data)
 
 
 def cache_dir(root: str | Path, vae_hash: str) -> Path:

@@ -13,12 +13,10 @@ Outputs in ``OUT``: ``checkpoints/``, ``tb/``, ``validation/step-*.png``, and at
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
-from dalpsr_data.atomic import TMP_PREFIX, fsync_dir, write_json_atomic
+from dalpsr_data.atomic import commit_dir, fresh_temporary_dir, write_json_atomic
 from dalpsr_data.config_io import to_dict
 
 from .config import SCALE, ControlNetConfig
@@ -68,15 +66,10 @@ def save_final(cfg: ControlNetConfig, controlnet: Any, ema: Any | None) -> Path:
     if ema is not None:
         targets["controlnet-ema"] = ema.model
     for name, model in targets.items():
-        tmp, final = out / f"{TMP_PREFIX}{name}", out / name
-        if tmp.exists():
-            shutil.rmtree(tmp)
+        tmp = fresh_temporary_dir(out / name)
         model.save_pretrained(tmp, safe_serialization=True)
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
+        commit_dir(tmp, out / name)
     write_json_atomic(out / "config.json", {"stage": "controlnet", **to_dict(cfg)})
-    fsync_dir(out)
     return out / "controlnet"
 
 

@@ -6,15 +6,13 @@ counts and logs it and goes on.
 
 from __future__ import annotations
 
-import io
 import json
 from typing import Any
 
-import numpy as np
 import torch
 from PIL import Image
 
-from dalpsr_data.schema import DEGRADATION_TYPES
+from dalpsr_data.schema import DEGRADATION_TYPES, decode_png_member
 
 LR_SIZE, HR_SIZE = 128, 512
 ALL_FIELDS = ("lr", "hr", "bins", "prompt", "caption", "key")
@@ -29,13 +27,12 @@ def _image(data: bytes | None, size: int, name: str) -> torch.Tensor:
     if data is None:
         raise CorruptSample(f"missing {name}")
     try:
-        with Image.open(io.BytesIO(data)) as img:  # decompression-bomb guard stays on
-            arr = np.asarray(img.convert("RGB"))
+        arr = decode_png_member(data)  # decompression-bomb guard stays on
     except (OSError, ValueError, Image.DecompressionBombError) as e:
         raise CorruptSample(f"{name} does not decode: {e}") from e
     if arr.shape != (size, size, 3):
         raise CorruptSample(f"{name} is {arr.shape[1]}x{arr.shape[0]}, expected {size}x{size}")
-    return torch.from_numpy(arr.copy()).permute(2, 0, 1).float().div_(255.0)
+    return torch.from_numpy(arr).permute(2, 0, 1).float().div_(255.0)
 
 
 def _bins(data: bytes | None) -> torch.Tensor:

@@ -16,7 +16,6 @@ killed run never leaves a half checkpoint that ``--resume latest`` could pick.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import time
@@ -26,7 +25,7 @@ from typing import Any, Callable
 import torch
 from safetensors.torch import load_file, save_file
 
-from dalpsr_data.atomic import TMP_PREFIX, fsync_dir, write_json_atomic
+from dalpsr_data.atomic import TMP_PREFIX, commit_dir, fresh_temporary_dir, write_json_atomic
 from dalpsr_data.config_io import ConfigError
 
 CKPT_PATTERN = re.compile(r"^checkpoint-(\d{8})$")
@@ -67,10 +66,7 @@ def save_checkpoint(root: str | Path, step: int, *, models: dict[str, torch.nn.M
     final = root / checkpoint_name(step)
     tmp = root / f"{TMP_PREFIX}{checkpoint_name(step)}"
     if is_main:
-        root.mkdir(parents=True, exist_ok=True)
-        if tmp.exists():
-            shutil.rmtree(tmp)  # left by a run killed while saving
-        tmp.mkdir()
+        fresh_temporary_dir(final)  # == tmp; a stale one left by a run killed while saving goes
     barrier()
     torch.save(_rng_state(), tmp / f"rng-rank{rank}.pt")
     barrier()
@@ -81,13 +77,8 @@ def save_checkpoint(root: str | Path, step: int, *, models: dict[str, torch.nn.M
         write_json_atomic(tmp / "config.json", config)
         write_json_atomic(tmp / "meta.json", {"step": step, "time": time.time(),
                                               "models": sorted(models)})
-        for p in tmp.iterdir():
-            with open(p, "rb") as f:
-                os.fsync(f.fileno())
-        if final.exists():  # same step saved twice (e.g. final save right after a periodic one)
-            shutil.rmtree(final)
-        os.replace(tmp, final)
-        fsync_dir(root)
+        # Replaces an existing folder of the same step (a final save right after a periodic one).
+        commit_dir(tmp, final)
     barrier()
     return final
 
