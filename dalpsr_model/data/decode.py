@@ -15,7 +15,7 @@ from PIL import Image
 from dalpsr_data.schema import DEGRADATION_TYPES, decode_png_member
 
 LR_SIZE, HR_SIZE = 128, 512
-ALL_FIELDS = ("lr", "hr", "bins", "prompt", "caption", "key")
+ALL_FIELDS = ("lr", "hr", "bins", "degrees", "prompt", "caption", "key")
 
 
 class CorruptSample(ValueError):
@@ -35,18 +35,32 @@ def _image(data: bytes | None, size: int, name: str) -> torch.Tensor:
     return torch.from_numpy(arr).permute(2, 0, 1).float().div_(255.0)
 
 
-def _bins(data: bytes | None) -> torch.Tensor:
-    """deg.json -> (3,) int64 bins in 0..3 for (blur, noise, jpeg)."""
+def _deg_values(data: bytes | None, field: str, cast: type) -> list:
+    """deg.json -> [blur, noise, jpeg] values of ``field`` ("bins" or "degrees"), cast."""
     if data is None:
         raise CorruptSample("missing deg.json")
     try:
-        bins = json.loads(data.decode("utf-8"))["bins"]
-        values = [int(bins[t]) for t in DEGRADATION_TYPES]
+        values = json.loads(data.decode("utf-8"))[field]
+        return [cast(values[t]) for t in DEGRADATION_TYPES]
     except (ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
-        raise CorruptSample(f"deg.json has no valid bins: {e}") from e
+        raise CorruptSample(f"deg.json has no valid {field}: {e}") from e
+
+
+def _bins(data: bytes | None) -> torch.Tensor:
+    """deg.json -> (3,) int64 bins in 0..3 for (blur, noise, jpeg)."""
+    values = _deg_values(data, "bins", int)
     if not all(0 <= v <= 3 for v in values):
         raise CorruptSample(f"deg.json bins out of range 0..3: {values}")
     return torch.tensor(values, dtype=torch.int64)
+
+
+def _degrees(data: bytes | None) -> torch.Tensor:
+    """deg.json -> (3,) float32 degrees in [0,1] for (blur, noise, jpeg): the quantile of each
+    severity that the bins cut at 0.25 / 0.5 / 0.75 (docs/degradation.md)."""
+    values = _deg_values(data, "degrees", float)
+    if not all(0.0 <= v <= 1.0 for v in values):  # also rejects NaN
+        raise CorruptSample(f"deg.json degrees outside [0, 1]: {values}")
+    return torch.tensor(values, dtype=torch.float32)
 
 
 def decode_sample(key: str, members: dict[str, bytes], caption: str, fields: tuple[str, ...],
@@ -54,7 +68,7 @@ def decode_sample(key: str, members: dict[str, bytes], caption: str, fields: tup
     """Decode the requested ``fields`` of one sample.
 
     lr: (3,128,128) float32 in [0,1]; hr: (3,512,512) float32 in [-1,1] when ``hr_signed``
-    (the diffusion convention) else [0,1]; bins: (3,) int64; prompt/caption/key: str.
+    (the diffusion convention) else [0,1]; bins: (3,) int64; degrees: (3,) float32 in [0,1]; prompt/caption/key: str.
     """
     out: dict[str, Any] = {}
     if "lr" in fields:
@@ -64,6 +78,8 @@ def decode_sample(key: str, members: dict[str, bytes], caption: str, fields: tup
         out["hr"] = hr.mul_(2.0).sub_(1.0) if hr_signed else hr
     if "bins" in fields:
         out["bins"] = _bins(members.get("deg.json"))
+    if "degrees" in fields:
+        out["degrees"] = _degrees(members.get("deg.json"))
     if "prompt" in fields:
         try:
             out["prompt"] = members["prompt.txt"].decode("utf-8").strip()

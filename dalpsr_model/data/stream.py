@@ -105,7 +105,7 @@ class ShardStream(IterableDataset):
     """Batches of one epoch for this process; see module docstring.
 
     Each batch: dict with the requested ``fields`` (lr (B,3,128,128) float32 [0,1];
-    hr (B,3,512,512) float32 [-1,1] or [0,1]; bins (B,3) int64; prompt, caption, key:
+    hr (B,3,512,512) float32 [-1,1] or [0,1]; bins (B,3) int64; degrees (B,3) float32; prompt, caption, key:
     lists of str) plus ``n_corrupt`` (int) and ``epoch``/``batch`` position ints.
     """
 

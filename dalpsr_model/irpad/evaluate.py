@@ -7,21 +7,23 @@ from typing import Any, Iterable
 import torch
 
 from dalpsr_data.schema import DEGRADATION_TYPES, NUM_BINS
+from dalpsr_model.irpad.augment import predict_log_probs
 
 
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, batches: Iterable[dict[str, Any]],
-             device: str | torch.device = "cpu") -> dict[str, Any]:
-    """Batches with ``lr`` (B,3,128,128) and ``bins`` (B,3) -> metrics.
+             device: str | torch.device = "cpu", tta: bool = False) -> dict[str, Any]:
+    """Batches with ``lr`` (B,3,128,128) and ``bins`` (B,3) -> metrics; ``tta``: predict from
+    the mean of the 8 flipped/rotated views (augment.predict_log_probs).
 
-    Returns {"n": samples, "accuracy": {type: float}, "confusion": {type: 4x4 list,
+    Returns {"n": samples, "tta": bool, "accuracy": {type: float}, "confusion": {type: 4x4 list,
     rows = true bin, columns = predicted bin}, "mean_accuracy": float}.
     """
     was_training = model.training
     model.eval()
     conf = torch.zeros(len(DEGRADATION_TYPES), NUM_BINS, NUM_BINS, dtype=torch.int64)
     for batch in batches:
-        pred = model(batch["lr"].to(device)).argmax(-1).cpu()
+        pred = predict_log_probs(model, batch["lr"].to(device), tta).argmax(-1).cpu()
         true = batch["bins"]
         for t in range(len(DEGRADATION_TYPES)):
             conf[t].view(-1).index_add_(0, true[:, t] * NUM_BINS + pred[:, t],
@@ -30,5 +32,5 @@ def evaluate(model: torch.nn.Module, batches: Iterable[dict[str, Any]],
     n = int(conf[0].sum())
     acc = {name: (float(conf[t].diagonal().sum()) / n if n else 0.0)
            for t, name in enumerate(DEGRADATION_TYPES)}
-    return {"n": n, "accuracy": acc, "mean_accuracy": sum(acc.values()) / len(acc),
+    return {"n": n, "tta": tta, "accuracy": acc, "mean_accuracy": sum(acc.values()) / len(acc),
             "confusion": {name: conf[t].tolist() for t, name in enumerate(DEGRADATION_TYPES)}}

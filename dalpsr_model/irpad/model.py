@@ -92,8 +92,27 @@ class Irpad(nn.Module):
         return scores.view(-1, len(DEGRADATION_TYPES), NUM_BINS).float()
 
 
-def irpad_loss(logits: torch.Tensor, bins: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
-    """Mean over types of the 4-way cross-entropy; logits (B,3,4), bins (B,3) int64."""
-    per_type = [nn.functional.cross_entropy(logits[:, t], bins[:, t]) for t in range(logits.shape[1])]
+def soft_bin_targets(degrees: torch.Tensor, sigma: float) -> torch.Tensor:
+    """(B,3) degrees in [0,1] -> (B,3,4) soft targets: the probability that degree + N(0, sigma^2)
+    falls in each bin (the outer bins take the tails). The bins are quartiles of a continuous
+    degree, so a sample at 0.49 is nearly as much bin 2 as bin 1; hard labels call that a full
+    error and make the model memorise content. sigma is in degree units (bin width 0.25)."""
+    edges = torch.tensor([0.25, 0.5, 0.75], device=degrees.device, dtype=torch.float32)
+    cdf = 0.5 * (1 + torch.erf((edges - degrees.float()[..., None]) / (sigma * 2 ** 0.5)))   # (B,3,3)
+    cdf = torch.cat([torch.zeros_like(cdf[..., :1]), cdf, torch.ones_like(cdf[..., :1])], -1)
+    return (cdf[..., 1:] - cdf[..., :-1]).clamp_min(0)
+
+
+def irpad_loss(logits: torch.Tensor, bins: torch.Tensor, degrees: torch.Tensor | None = None,
+               label_sigma: float = 0.0) -> tuple[torch.Tensor, dict[str, float]]:
+    """Mean over types of the 4-way cross-entropy; logits (B,3,4), bins (B,3) int64.
+
+    With ``degrees`` (B,3) float in [0,1] and ``label_sigma`` > 0 the targets are
+    :func:`soft_bin_targets` instead of the one-hot bins."""
+    if label_sigma > 0 and degrees is not None:
+        target = soft_bin_targets(degrees, label_sigma)
+        per_type = [-(target[:, t] * logits[:, t].log_softmax(-1)).sum(-1).mean() for t in range(logits.shape[1])]
+    else:
+        per_type = [nn.functional.cross_entropy(logits[:, t], bins[:, t]) for t in range(logits.shape[1])]
     logs = {f"ce_{name}": float(v.detach()) for name, v in zip(DEGRADATION_TYPES, per_type)}
     return torch.stack(per_type).mean(), logs

@@ -9,7 +9,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from dalpsr_model.irpad.io import load_irpad
+from dalpsr_model.irpad.augment import predict_log_probs
+from dalpsr_model.irpad.io import load_irpad, read_irpad_meta
 from dalpsr_model.irpad.prompts import bins_to_prompt
 
 
@@ -18,16 +19,20 @@ class IrpadPredictor:
 
     Images: a float tensor (B,3,H,W) in [0,1], or a list of PIL images / uint8 HxWx3 arrays.
     The model was trained on 128x128 LR crops; other sizes run (the trunk is convolutional)
-    but are outside what it was trained on.
+    but are outside what it was trained on. ``tta``: average the 8 flipped/rotated views
+    (8x the compute); ``load`` takes the setting the model was evaluated with (irpad.json).
     """
 
-    def __init__(self, model: torch.nn.Module, device: str | torch.device = "cpu") -> None:
+    def __init__(self, model: torch.nn.Module, device: str | torch.device = "cpu", tta: bool = False) -> None:
         self.model = model.to(device).eval()
         self.device = device
+        self.tta = tta
 
     @classmethod
-    def load(cls, path: str | Path, device: str | torch.device = "cpu") -> "IrpadPredictor":
-        return cls(load_irpad(path, device), device)
+    def load(cls, path: str | Path, device: str | torch.device = "cpu", tta: bool | None = None) -> "IrpadPredictor":
+        if tta is None:
+            tta = bool(read_irpad_meta(path).get("tta", False))
+        return cls(load_irpad(path, device), device, tta)
 
     @staticmethod
     def to_tensor(images: torch.Tensor | Sequence[Image.Image | np.ndarray]) -> torch.Tensor:
@@ -40,7 +45,7 @@ class IrpadPredictor:
     @torch.no_grad()
     def predict_bins(self, images) -> torch.Tensor:
         """(B,3) int64 bins (blur, noise, jpeg) in 0..3."""
-        return self.model(self.to_tensor(images).to(self.device)).argmax(-1).cpu()
+        return predict_log_probs(self.model, self.to_tensor(images).to(self.device), self.tta).argmax(-1).cpu()
 
     def __call__(self, images) -> list[str]:
         return [bins_to_prompt(b) for b in self.predict_bins(images).tolist()]

@@ -35,6 +35,11 @@ def sample_bins(shard: int, i: int) -> list[int]:
     return [(shard + i) % 4, (shard * 3 + i * 2) % 4, (i // 2) % 4]
 
 
+def sample_degrees(shard: int, i: int) -> list[float]:
+    """Deterministic degrees in [0,1], each inside its sample_bins bin."""
+    return [(b + ((7 * shard + 3 * i + t) % 10 + 0.5) / 10) / 4 for t, b in enumerate(sample_bins(shard, i))]
+
+
 def _add(tf: tarfile.TarFile, name: str, data: bytes) -> None:
     info = tarfile.TarInfo(name)
     info.size, info.mtime = len(data), 0
@@ -42,9 +47,10 @@ def _add(tf: tarfile.TarFile, name: str, data: bytes) -> None:
 
 
 def write_fake_build(root: str | Path, sizes: list[int], captions: bool = False,
-                     hr_size: int = 512, lr_size: int = 128) -> Path:
+                     hr_size: int = 512, lr_size: int = 128, degrees: bool = True) -> Path:
     """Write ``len(sizes)`` shards with ``sizes[k]`` samples each, plus index.json and markers;
-    with ``captions`` also caption sidecars (caption = ``"caption of <key>"``)."""
+    with ``captions`` also caption sidecars (caption = ``"caption of <key>"``); ``degrees=False``
+    leaves the continuous degrees out of deg.json (a build from another tool)."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     shardlist = []
@@ -58,6 +64,8 @@ def write_fake_build(root: str | Path, sizes: list[int], captions: bool = False,
                 lr[..., 1] = (7 * s + i) % 256
                 hr = np.full((hr_size, hr_size, 3), (13 * i + s) % 256, np.uint8)
                 deg = {"bins": dict(zip(("blur", "noise", "jpeg"), bins))}
+                if degrees:
+                    deg["degrees"] = dict(zip(("blur", "noise", "jpeg"), sample_degrees(s, i)))
                 members = {"deg.json": json.dumps(deg).encode(), "hr.png": _png(hr),
                            "lr.png": _png(lr), "prompt.txt": f"prompt of {key}".encode(),
                            "src.json": json.dumps({"source": "fake"}).encode()}

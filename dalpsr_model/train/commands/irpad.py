@@ -36,6 +36,9 @@ class IrpadConfig(TrainConfig):
     heads: int = opt(4, "Attention heads.")
     blocks: int = opt(2, "Cross-attention + feed-forward blocks.")
     flips: bool = opt(True, "Random horizontal/vertical flips of the LR (keeps blur, noise and the 8x8 JPEG grid of a 128 px crop).")
+    rotations: bool = opt(True, "With --flips: also random transposes, i.e. all 8 flips/90-degree rotations of the square.")
+    label_sigma: float = opt(0.1, "Soft targets: P(degree + N(0, sigma^2) in each bin) from the recorded degree (0 = one-hot bins).")
+    tta: bool = opt(True, "Evaluate (and let the saved predictor predict) with the mean of the 8 flipped/rotated views.")
     base_model: str = opt("", "Stable Diffusion folder: embed the 12 prompts with its CLIP text encoder (empty: learned query embeddings).")
 
     def __post_init__(self) -> None:
@@ -46,6 +49,8 @@ class IrpadConfig(TrainConfig):
             raise ConfigError("--trunk timm needs --trunk-weights <file>: nothing is downloaded")
         if self.dim % self.heads:
             raise ConfigError(f"--dim {self.dim} must be divisible by --heads {self.heads}")
+        if not 0.0 <= self.label_sigma <= 1.0:
+            raise ConfigError(f"--label-sigma must be in [0, 1] (degree units), got {self.label_sigma}")
         if self.eval_every < 0 or self.holdout_shards < 0 or self.width < 1 or self.blocks < 1:
             raise ConfigError("--eval-every/--holdout-shards must be >= 0, --width/--blocks >= 1")
 
@@ -61,6 +66,22 @@ def split_shards(cfg: IrpadConfig) -> tuple[list[int], str, list[int] | None]:
         raise ConfigError(f"{cfg.shards} has {n} shard(s): cannot hold out {cfg.holdout_shards}; "
                           f"give --val-shards <other build> or build more shards")
     return list(range(n - cfg.holdout_shards)), cfg.shards, list(range(n - cfg.holdout_shards, n))
+
+
+def check_degrees_recorded(root: str, shard_index: int) -> None:
+    """--label-sigma needs the continuous degrees in deg.json: check the first sample of the
+    first training shard before any work, instead of dropping every sample as corrupt."""
+    import json
+
+    from dalpsr_data.schema import iter_tar_samples, read_index
+
+    url = read_index(root)["shardlist"][shard_index]["url"]
+    for _, members in iter_tar_samples(f"{root}/{url}"):
+        deg = json.loads(members.get("deg.json", b"{}"))
+        if not isinstance(deg.get("degrees"), dict):
+            raise ConfigError(f"{root}/{url}: deg.json has no 'degrees' (a build from another tool?): "
+                              f"give --label-sigma 0 to train on the bins alone")
+        return
 
 
 def build_irpad(cfg: IrpadConfig):
@@ -79,35 +100,27 @@ def build_irpad(cfg: IrpadConfig):
     return model
 
 
-def random_flips(lr: "torch.Tensor") -> "torch.Tensor":
-    """Flip each image left-right and/or up-down with p=0.5 each, drawn from torch's global
-    generator (restored on --resume, so resumed runs draw the same flips)."""
-    import torch
-
-    b = lr.shape[0]
-    h = (torch.rand(b) < 0.5).to(lr.device).view(b, 1, 1, 1)
-    v = (torch.rand(b) < 0.5).to(lr.device).view(b, 1, 1, 1)
-    lr = torch.where(h, lr.flip(-1), lr)
-    return torch.where(v, lr.flip(-2), lr)
-
-
 def train_irpad(cfg: IrpadConfig) -> dict[str, Any]:
     """Train, evaluate and save; returns {"result": TrainResult, "eval": metrics}."""
     from dalpsr_data.config_io import to_dict
     from dalpsr_data.atomic import write_json_atomic
     from dalpsr_model.data import EpochLoader
     from dalpsr_model.irpad import evaluate, irpad_loss, save_irpad
+    from dalpsr_model.irpad.augment import random_dihedral
     from dalpsr_model.train.common import (StepOutput, Trainer, make_accelerator, make_optimizer,
                                            make_scheduler, seed_everything)
 
     train_idx, val_root, val_idx = split_shards(cfg)
+    if cfg.label_sigma > 0 and train_idx:
+        check_degrees_recorded(cfg.shards, train_idx[0])
     acc = make_accelerator(cfg)
     seed_everything(cfg.seed, acc.process_index)
     model = build_irpad(cfg)
     optimizer = make_optimizer(cfg, model.parameters())
     scheduler = make_scheduler(cfg, optimizer)
     model, optimizer = acc.prepare(model, optimizer)
-    loader = EpochLoader.from_config(cfg, acc, fields=("lr", "bins"), shard_indices=train_idx)
+    fields = ("lr", "bins", "degrees") if cfg.label_sigma > 0 else ("lr", "bins")
+    loader = EpochLoader.from_config(cfg, acc, fields=fields, shard_indices=train_idx)
 
     def val_batches():
         return EpochLoader(val_root, batch_size=cfg.batch_size, fields=("lr", "bins"),
@@ -116,25 +129,26 @@ def train_irpad(cfg: IrpadConfig) -> dict[str, Any]:
     def training_step(batch: dict[str, Any]) -> StepOutput:
         lr = batch["lr"].to(acc.device)
         if cfg.flips:
-            lr = random_flips(lr)
+            lr = random_dihedral(lr, cfg.rotations)
         with acc.autocast():
             logits = model(lr)
-        loss, logs = irpad_loss(logits.float(), batch["bins"].to(acc.device))
+        degrees = batch["degrees"].to(acc.device) if "degrees" in batch else None
+        loss, logs = irpad_loss(logits.float(), batch["bins"].to(acc.device), degrees, cfg.label_sigma)
         return StepOutput(loss, lr.shape[0], logs)
 
     def validate(step: int) -> dict[str, float]:
-        m = evaluate(acc.unwrap_model(model), val_batches(), acc.device)
+        m = evaluate(acc.unwrap_model(model), val_batches(), acc.device, cfg.tta)
         return {f"acc_{k}": v for k, v in m["accuracy"].items()}
 
     trainer = Trainer(cfg, acc, models={"irpad": model}, optimizer=optimizer, scheduler=scheduler,
                       loader=loader, training_step=training_step, validate=validate,
                       validate_every=cfg.eval_every, description="irpad")
     result = trainer.fit()
-    metrics = evaluate(acc.unwrap_model(model), val_batches(), acc.device)
+    metrics = evaluate(acc.unwrap_model(model), val_batches(), acc.device, cfg.tta)
     if acc.is_main_process:
         held = {"root": val_root, "shards": val_idx if val_idx is not None else "all"}
         metrics = {**metrics, "held_out": held, "step": result.step}
-        save_irpad(acc.unwrap_model(model), cfg.out, {"config": to_dict(cfg), "eval": metrics})
+        save_irpad(acc.unwrap_model(model), cfg.out, {"config": to_dict(cfg), "tta": cfg.tta, "eval": metrics})
         write_json_atomic(f"{cfg.out}/eval.json", metrics)
     acc.wait_for_everyone()
     return {"result": result, "eval": metrics}

@@ -1,0 +1,48 @@
+"""The 8 symmetries of the square (flips and 90-degree rotations) for IRPAD.
+
+None of them changes a degradation bin: blur is rated by its radially averaged MTF, noise is
+white or colour noise with no direction, and a 128-px LR crop (a multiple of 8) keeps its
+8x8 JPEG block grid under any flip or transpose. So they serve as free training augmentation
+and as test-time augmentation (TTA: the mean of the 8 views' log-probabilities).
+"""
+
+from __future__ import annotations
+
+import torch
+
+# (transpose, flip left-right, flip up-down); index 0 is the identity.
+VIEWS = [(t, h, v) for t in (False, True) for h in (False, True) for v in (False, True)]
+
+
+def dihedral_view(x: torch.Tensor, view: int) -> torch.Tensor:
+    """One of the 8 views of images (B,C,H,W) (transposed views are (B,C,W,H))."""
+    t, h, v = VIEWS[view]
+    if t:
+        x = x.transpose(-1, -2)
+    if h:
+        x = x.flip(-1)
+    if v:
+        x = x.flip(-2)
+    return x
+
+
+def random_dihedral(lr: torch.Tensor, rotations: bool = True) -> torch.Tensor:
+    """A random view per image (flips only when ``rotations`` is False), drawn from torch's
+    global generator (restored on --resume, so a resumed run draws the same views).
+    lr: (B,3,S,S) square images; returns the same shape and dtype."""
+    b = lr.shape[0]
+    draws = (torch.rand(b, 3) < 0.5).to(lr.device)
+    if not rotations:
+        draws[:, 0] = False
+    out = torch.where(draws[:, 0].view(b, 1, 1, 1), lr.transpose(-1, -2), lr)
+    out = torch.where(draws[:, 1].view(b, 1, 1, 1), out.flip(-1), out)
+    return torch.where(draws[:, 2].view(b, 1, 1, 1), out.flip(-2), out)
+
+
+def predict_log_probs(model: torch.nn.Module, lr: torch.Tensor, tta: bool) -> torch.Tensor:
+    """(B,3,4) float32 log-probabilities of the bins; with ``tta`` the mean over the 8 views
+    (then renormalised), else the single identity view."""
+    if not tta:
+        return model(lr).float().log_softmax(-1)
+    views = torch.stack([model(dihedral_view(lr, i)).float().log_softmax(-1) for i in range(len(VIEWS))])
+    return views.mean(0).log_softmax(-1)
