@@ -10,12 +10,15 @@ import json
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
 from dalpsr_data import schema
 from dalpsr_data.config_io import ConfigError
+
+if TYPE_CHECKING:  # the annotation only; PIL is imported where the sheet is drawn
+    from PIL import Image
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ import tarfile
 from pathlib import Path
 from typing import Any, Iterator
 
-import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
 from dalpsr_data.schema import ShardFormatError, read_caption_sidecar, read_index, split_member_name
