@@ -38,10 +38,6 @@ SKIMAGE_VAL = ["chelsea.png", "motorcycle_left.png", "gravel.png"]
 TRAIN_ARGS = ["--max-steps", "4500", "--decay-steps", "4400", "--warmup-steps", "100", "--lr", "1.5e-3",
               "--batch-size", "32", "--num-workers", "0", "--shuffle-buffer", "3000", "--width", "16", "--dim", "128",
               "--eval-every", "1500", "--checkpoint-every", "1500", "--no-progress"]
-# glibc returns freed tensor buffers to the OS and faults them back in on every step (about a
-# quarter of the run was system time); keeping them in the heap avoids that.
-MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "67108864", "MALLOC_TRIM_THRESHOLD_": "1073741824",
-              "MALLOC_TOP_PAD_": "268435456"}
 
 
 def photo_folders(selfexsr: Path, work: Path) -> tuple[Path, Path]:
@@ -70,7 +66,7 @@ def photo_folders(selfexsr: Path, work: Path) -> tuple[Path, Path]:
 def run(cmd: list[str], threads: int = 1) -> float:
     t = time.time()
     print("+", " ".join(cmd), file=sys.stderr, flush=True)
-    subprocess.run(cmd, check=True, env={**os.environ, **MALLOC_ENV, "OMP_NUM_THREADS": str(threads)})
+    subprocess.run(cmd, check=True, env={**os.environ, "OMP_NUM_THREADS": str(threads)})
     return round(time.time() - t, 1)
 
 
