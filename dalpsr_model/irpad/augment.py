@@ -30,13 +30,15 @@ def random_dihedral(lr: torch.Tensor, rotations: bool = True) -> torch.Tensor:
     """A random view per image (flips only when ``rotations`` is False), drawn from torch's
     global generator (restored on --resume, so a resumed run draws the same views).
     lr: (B,3,S,S) square images; returns the same shape and dtype."""
-    b = lr.shape[0]
-    draws = (torch.rand(b, 3) < 0.5).to(lr.device)
+    draws = (torch.rand(lr.shape[0], 3) < 0.5).long()      # (transpose, flip lr, flip ud)
     if not rotations:
-        draws[:, 0] = False
-    out = torch.where(draws[:, 0].view(b, 1, 1, 1), lr.transpose(-1, -2), lr)
-    out = torch.where(draws[:, 1].view(b, 1, 1, 1), out.flip(-1), out)
-    return torch.where(draws[:, 2].view(b, 1, 1, 1), out.flip(-2), out)
+        draws[:, 0] = 0
+    view = (draws * torch.tensor([4, 2, 1])).sum(1).to(lr.device)   # index into VIEWS
+    out = lr.clone()
+    for i in view.unique().tolist():
+        picked = view == i
+        out[picked] = dihedral_view(lr[picked], i)
+    return out
 
 
 def predict_log_probs(model: torch.nn.Module, lr: torch.Tensor, tta: bool) -> torch.Tensor:

@@ -31,21 +31,26 @@ def save_irpad(model: Irpad, out: str | Path, extra: dict[str, Any] | None = Non
     return out / WEIGHTS
 
 
+def _folder(path: str | Path) -> Path:
+    path = Path(path)
+    return path if path.is_dir() else path.parent
+
+
 def read_irpad_meta(path: str | Path) -> dict[str, Any]:
     """irpad.json of a folder (or of the folder of a .safetensors path), format-checked."""
-    path = Path(path)
-    folder = path if path.is_dir() else path.parent
+    folder = _folder(path)
     meta = json.loads((folder / META).read_text(encoding="utf-8"))
     if meta.get("format") != FORMAT:
         raise ValueError(f"{folder / META}: not an IRPAD checkpoint (format {meta.get('format')!r})")
     return meta
 
 
-def load_irpad(path: str | Path, device: str | torch.device = "cpu") -> Irpad:
-    """From a folder holding irpad.safetensors + irpad.json (or the .safetensors path)."""
-    path = Path(path)
-    folder = path if path.is_dir() else path.parent
-    meta = read_irpad_meta(folder)
+def load_irpad(path: str | Path, device: str | torch.device = "cpu",
+               meta: dict[str, Any] | None = None) -> Irpad:
+    """From a folder holding irpad.safetensors + irpad.json (or the .safetensors path);
+    ``meta``: its irpad.json when the caller has already read it."""
+    folder = _folder(path)
+    meta = meta if meta is not None else read_irpad_meta(folder)
     model = Irpad(from_dict(IrpadArch, meta["arch"]))
     model.load_state_dict(load_file(str(folder / WEIGHTS)), strict=True)
     return model.to(device).eval()

@@ -30,9 +30,9 @@ class IrpadPredictor:
 
     @classmethod
     def load(cls, path: str | Path, device: str | torch.device = "cpu", tta: bool | None = None) -> "IrpadPredictor":
-        if tta is None:
-            tta = bool(read_irpad_meta(path).get("tta", False))
-        return cls(load_irpad(path, device), device, tta)
+        meta = read_irpad_meta(path)
+        tta = bool(meta.get("tta", False)) if tta is None else tta
+        return cls(load_irpad(path, device, meta), device, tta)
 
     @staticmethod
     def to_tensor(images: torch.Tensor | Sequence[Image.Image | np.ndarray]) -> torch.Tensor:

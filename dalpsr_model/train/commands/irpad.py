@@ -69,18 +69,18 @@ def split_shards(cfg: IrpadConfig) -> tuple[list[int], str, list[int] | None]:
 
 
 def check_degrees_recorded(root: str, shard_index: int) -> None:
-    """--label-sigma needs the continuous degrees in deg.json: check the first sample of the
-    first training shard before any work, instead of dropping every sample as corrupt."""
-    import json
-
+    """--label-sigma needs the continuous degrees in deg.json: decode them from the first
+    sample of the first training shard before any work, instead of dropping every sample."""
     from dalpsr_data.schema import iter_tar_samples, read_index
+    from dalpsr_model.data.decode import CorruptSample, decode_sample
 
     url = read_index(root)["shardlist"][shard_index]["url"]
-    for _, members in iter_tar_samples(f"{root}/{url}"):
-        deg = json.loads(members.get("deg.json", b"{}"))
-        if not isinstance(deg.get("degrees"), dict):
-            raise ConfigError(f"{root}/{url}: deg.json has no 'degrees' (a build from another tool?): "
-                              f"give --label-sigma 0 to train on the bins alone")
+    for key, members in iter_tar_samples(f"{root}/{url}"):
+        try:
+            decode_sample(key, members, "", ("degrees",), hr_signed=True)
+        except CorruptSample as e:
+            raise ConfigError(f"{root}/{url}: {key}: {e} (a build from another tool?): "
+                              f"give --label-sigma 0 to train on the bins alone") from e
         return
 
 
