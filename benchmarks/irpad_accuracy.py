@@ -35,7 +35,7 @@ PAPER = {"blur": 0.63, "noise": 0.65, "jpeg": 0.69}
 SKIMAGE_TRAIN = ["astronaut.png", "brick.png", "camera.png", "coffee.png", "grass.png", "hubble_deep_field.jpg",
                  "moon.png", "rocket.jpg", "retina.jpg", "ihc.png", "cell.png"]
 SKIMAGE_VAL = ["chelsea.png", "motorcycle_left.png", "gravel.png"]
-TRAIN_ARGS = ["--max-steps", "4500", "--decay-steps", "4400", "--warmup-steps", "100", "--lr", "1.5e-3",
+TRAIN_ARGS = ["--warmup-steps", "100", "--lr", "1.5e-3",
               "--batch-size", "32", "--num-workers", "0", "--shuffle-buffer", "3000", "--width", "16", "--dim", "128",
               "--eval-every", "1500", "--checkpoint-every", "1500", "--no-progress"]
 
@@ -79,8 +79,12 @@ def main() -> None:
     ap.add_argument("--val-patches", type=int, default=24, help="patches per held-out photo (seed 12)")
     ap.add_argument("--label-sigma", type=float, default=0.1)
     ap.add_argument("--seed", type=int, default=0, help="training seed")
+    ap.add_argument("--steps", type=int, default=4500,
+                    help="training steps: 100 warm-up steps, then a cosine decay of the lr to 0 over the rest")
     ap.add_argument("--extra", default="", help="more dalpsr-train irpad options, space-separated")
     args = ap.parse_args()
+    if args.steps <= 200:
+        ap.error("--steps must be > 200 (100 warm-up steps, then a cosine decay over steps - 100)")
     bindir = Path(sys.executable).parent
     train_photos, val_photos = photo_folders(args.selfexsr, args.work)
     build = [str(bindir / "dalpsr-data"), "build", "--shard-size", "64", "--workers", "2", "--no-progress"]
@@ -94,12 +98,13 @@ def main() -> None:
     shutil.rmtree(out, ignore_errors=True)  # this script's own run folder: always a fresh run
     times["train_s"] = run([str(bindir / "dalpsr-train"), "irpad", "--shards", str(args.work / "build_train"),
                             "--val-shards", str(args.work / "build_val"), "--out", str(out),
-                            "--seed", str(args.seed), "--label-sigma", str(args.label_sigma), *TRAIN_ARGS,
+                            "--seed", str(args.seed), "--label-sigma", str(args.label_sigma),
+                            "--max-steps", str(args.steps), "--decay-steps", str(args.steps - 100), *TRAIN_ARGS,
                             *args.extra.split()], args.threads)
     ev = json.loads((out / "eval.json").read_text())
     acc = {k: round(v, 3) for k, v in ev["accuracy"].items()}
     print(json.dumps({"benchmark": "irpad_accuracy", "held_out_samples": ev["n"], "tta": ev.get("tta", False),
-                      "seed": args.seed, "label_sigma": args.label_sigma, "accuracy": acc, "paper": PAPER,
+                      "seed": args.seed, "steps": args.steps, "label_sigma": args.label_sigma, "accuracy": acc, "paper": PAPER,
                       "beats_paper": {k: acc[k] > PAPER[k] for k in PAPER}, "confusion": ev["confusion"],
                       **times, "threads": args.threads}))
 
