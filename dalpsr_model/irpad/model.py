@@ -109,10 +109,8 @@ def irpad_loss(logits: torch.Tensor, bins: torch.Tensor, degrees: torch.Tensor |
 
     With ``degrees`` (B,3) float in [0,1] and ``label_sigma`` > 0 the targets are
     :func:`soft_bin_targets` instead of the one-hot bins."""
-    if label_sigma > 0 and degrees is not None:
-        target = soft_bin_targets(degrees, label_sigma)
-        per_type = [-(target[:, t] * logits[:, t].log_softmax(-1)).sum(-1).mean() for t in range(logits.shape[1])]
-    else:
-        per_type = [nn.functional.cross_entropy(logits[:, t], bins[:, t]) for t in range(logits.shape[1])]
+    # cross_entropy takes class indices (B,) or class probabilities (B,4) alike
+    target = soft_bin_targets(degrees, label_sigma) if label_sigma > 0 and degrees is not None else bins
+    per_type = [nn.functional.cross_entropy(logits[:, t], target[:, t]) for t in range(logits.shape[1])]
     logs = {f"ce_{name}": float(v.detach()) for name, v in zip(DEGRADATION_TYPES, per_type)}
     return torch.stack(per_type).mean(), logs
