@@ -109,8 +109,8 @@ def gpu_7b(args: argparse.Namespace) -> dict:
     from transformers import LlavaForConditionalGeneration, LlavaProcessor
 
     from dalpsr_data.caption.llava_captioner import LlavaCaptioner
-    from dalpsr_model.ram.arch import swin_l_arch
-    from dalpsr_model.ram.model import RamModel
+    from dalpsr_data.caption.ram.arch import swin_l_arch
+    from dalpsr_data.caption.ram.model import RamModel
     from tests.caption.conftest import write_tiny_build
     from tests.caption.tiny_ram import tiny_arch
     from tests.support.tiny_llava import _train_tokenizer

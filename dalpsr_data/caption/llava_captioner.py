@@ -14,6 +14,9 @@ from PIL import Image
 
 from dalpsr_data.caption.config import ENV_LLAVA, CaptionConfig
 from dalpsr_data.caption.instruction import clean_answer, llava_prompt
+from dalpsr_data.caption.interfaces import Models
+from dalpsr_data.caption.llava_io import load_vision_tower
+from dalpsr_data.caption.ram_tagger import RamTagger
 from dalpsr_data.config_io import ConfigError
 
 DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
@@ -71,7 +74,6 @@ class LlavaCaptioner:
         self.model = model.to(self.device).eval()
         tower_meta = None
         if cfg.vision_tower:
-            from dalpsr_model.llava_io import load_vision_tower
 
             tower_meta = load_vision_tower(self.model, cfg.vision_tower)
         tok = self.processor.tokenizer
@@ -102,8 +104,6 @@ class LlavaCaptioner:
 
 def build_models(cfg: CaptionConfig):
     """The production ModelFactory: RAM (unless --tagger none) and LLaVA on cfg.device."""
-    from dalpsr_data.caption.interfaces import Models
-    from dalpsr_data.caption.ram_tagger import RamTagger
 
     tagger = RamTagger(cfg, cfg.device) if cfg.tagger == "ram" else None
     return Models(tagger=tagger, captioner=LlavaCaptioner(cfg, cfg.device))

@@ -9,6 +9,9 @@ from PIL import Image
 
 from dalpsr_data.caption.config import ENV_RAM, CaptionConfig
 from dalpsr_data.caption.interfaces import TagList
+from dalpsr_data.caption.ram import decode_tags, load_ram, preprocess_images, read_tag_files
+from dalpsr_data.caption.ram.checkpoint import RamCheckpointError
+from dalpsr_data.caption.ram.tags import TagFileError, default_tag_paths
 from dalpsr_data.config_io import ConfigError
 
 DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
@@ -16,7 +19,6 @@ DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
 
 def ram_paths(cfg: CaptionConfig) -> tuple[Path, Path, Path]:
     """(checkpoint, tag list, thresholds), checked to exist; ConfigError says which option fixes it."""
-    from dalpsr_model.ram.tags import default_tag_paths
 
     if not cfg.ram_checkpoint:
         raise ConfigError(f"no RAM checkpoint: pass --ram-checkpoint PATH (or set ${ENV_RAM}), "
@@ -41,9 +43,6 @@ class RamTagger:
     def __init__(self, cfg: CaptionConfig, device: str) -> None:
         import torch
 
-        from dalpsr_model.ram import load_ram, read_tag_files
-        from dalpsr_model.ram.checkpoint import RamCheckpointError
-        from dalpsr_model.ram.tags import TagFileError
 
         ckpt, tag_list, thresholds = ram_paths(cfg)
         try:
@@ -68,7 +67,6 @@ class RamTagger:
     def tag(self, images: Sequence[Image.Image]) -> list[TagList]:
         import torch
 
-        from dalpsr_model.ram import decode_tags, preprocess_images
 
         out: list[TagList] = []
         step = self.cfg.tag_batch_size

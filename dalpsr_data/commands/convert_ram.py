@@ -7,6 +7,11 @@ from typing import Optional
 
 import typer
 
+from dalpsr_data.atomic import TMP_PREFIX, fsync_dir
+from dalpsr_data.caption.ram import RamCheckpointError, load_ram, read_tag_files
+from dalpsr_data.caption.ram.checkpoint import tagging_state_dict
+from dalpsr_data.caption.ram.tags import TagFileError, default_tag_paths
+
 
 def register(app: typer.Typer) -> None:
     @app.command("convert-ram")
@@ -26,10 +31,6 @@ def register(app: typer.Typer) -> None:
         """
         from safetensors.torch import save_file
 
-        from dalpsr_data.atomic import TMP_PREFIX, fsync_dir
-        from dalpsr_model.ram import RamCheckpointError, load_ram, read_tag_files
-        from dalpsr_model.ram.checkpoint import tagging_state_dict
-        from dalpsr_model.ram.tags import TagFileError, default_tag_paths
 
         tag_default, thr_default = default_tag_paths(checkpoint)
         try:

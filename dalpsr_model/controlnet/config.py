@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dalpsr_data.config_io import ConfigError
-from dalpsr_model.train.common import TrainConfig, opt
+from dalpsr_model.training.config import TrainConfig, opt
 
 HR_PATCH = 512  # what the loader delivers (dalpsr_model.data.decode.HR_SIZE)
 SCALE = 4       # HR / LR

@@ -54,11 +54,26 @@ def encode(vae: Any, images01: Any) -> Any:
     return mean.float() * float(vae.config.scaling_factor)
 
 
+def encode_lr(vae: Any, lr01: Any, size: tuple[int, int]) -> Any:
+    """z_LR: LR (B, 3, h, w) [0, 1] bicubic-upsampled to ``size`` (H, W), then encoded ->
+    (B, 4, H/8, W/8) fp32. The one definition used by training, its cache, validation and SR."""
+    return encode(vae, upsample_lr(lr01, size))
+
+
 def encode_pair(vae: Any, hr01: Any, lr01: Any) -> tuple[Any, Any]:
     """HR and LR in [0, 1] -> (z0, z_LR), both (B, 4, H/8, W/8) fp32."""
     z0 = encode(vae, hr01)
-    z_lr = encode(vae, upsample_lr(lr01, tuple(hr01.shape[-2:])))
+    z_lr = encode_lr(vae, lr01, tuple(hr01.shape[-2:]))
     return z0, z_lr
+
+
+def decode(vae: Any, z: Any) -> Any:
+    """(B, 4, h, w) scaled latents -> (B, 3, 8h, 8w) fp32 [0, 1] on the VAE's device."""
+    import torch
+
+    with torch.no_grad():
+        x = vae.decode((z / float(vae.config.scaling_factor)).to(device=vae.device, dtype=vae.dtype)).sample
+    return ((x.float() + 1.0) / 2.0).clamp_(0.0, 1.0)
 
 
 def decode_png(data: bytes) -> Any:

@@ -2,7 +2,7 @@
 
 Wiring only; the pieces live next door: base.py (frozen SD 2.1-base), model.py (latent
 ControlNet), step.py (Eq. 3), latents.py (VAE latents and their cache), validation.py,
-ema.py. The common Trainer (dalpsr_model.train.common) does backward, accumulation,
+ema.py. The common Trainer (dalpsr_model.training) does backward, accumulation,
 clipping, checkpoints, --resume, logging and the non-finite guard; the loader
 (dalpsr_model.data.EpochLoader) streams each sample exactly once per epoch.
 
@@ -76,8 +76,8 @@ def save_final(cfg: ControlNetConfig, controlnet: Any, ema: Any | None) -> Path:
 def train_controlnet(cfg: ControlNetConfig) -> Any:
     """Train (or resume) the ControlNet; returns the common ``TrainResult``."""
     from dalpsr_model.data import EpochLoader
-    from dalpsr_model.train.common import (StepOutput, Trainer, make_accelerator, make_optimizer,
-                                           make_scheduler, seed_everything)
+    from dalpsr_model.training.loop import StepOutput, Trainer, make_optimizer, make_scheduler
+    from dalpsr_model.training.accel import make_accelerator, seed_everything
 
     from .base import load_base
     from .ema import EMAHolder, StepHookOptimizer

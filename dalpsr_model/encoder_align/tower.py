@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from dalpsr_data.caption.llava_io import find_vision_tower
 from dalpsr_data.config_io import ConfigError
 
 
@@ -24,7 +25,7 @@ class TowerSpec:
 
 
 class TowerHolder(nn.Module):
-    """Holds a tower as ``.vision_tower`` so dalpsr_model.llava_io.save_vision_tower accepts it."""
+    """Holds a tower as ``.vision_tower`` so dalpsr_data.caption.llava_io.save_vision_tower accepts it."""
 
     def __init__(self, tower: nn.Module) -> None:
         super().__init__()
@@ -40,7 +41,6 @@ def load_llava_tower(path: str | Path) -> tuple[nn.Module, TowerSpec, object]:
     """
     from transformers import AutoImageProcessor, LlavaForConditionalGeneration
 
-    from dalpsr_model.llava_io import find_vision_tower
 
     path = Path(path)
     if not (path / "config.json").is_file():

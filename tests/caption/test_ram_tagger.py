@@ -14,8 +14,8 @@ from dalpsr_data.caption.config import CaptionConfig
 from dalpsr_data.caption.ram_tagger import RamTagger
 from dalpsr_data.cli import app
 from dalpsr_data.config_io import ConfigError
-from dalpsr_model.ram import RamCheckpointError, decode_tags, load_ram, preprocess_images, read_tag_files
-from dalpsr_model.ram.model import DEFAULT_REWEIGHT_SCALE
+from dalpsr_data.caption.ram import RamCheckpointError, decode_tags, load_ram, preprocess_images, read_tag_files
+from dalpsr_data.caption.ram.model import DEFAULT_REWEIGHT_SCALE
 from tests.caption.tiny_ram import TINY_IMAGE_SIZE, TINY_TAGS, build_tiny_ram
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import torch
 
-from dalpsr_model.ram.arch import RamArch
-from dalpsr_model.ram.model import RamModel
+from dalpsr_data.caption.ram.arch import RamArch
+from dalpsr_data.caption.ram.model import RamModel
 
 TINY_IMAGE_SIZE = 64
 TINY_TAGS = ["flower", "lotus", "water", "sky", "building", "dog", "car", "tree"]

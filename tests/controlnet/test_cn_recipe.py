@@ -7,7 +7,7 @@ import json
 import yaml
 from typer.testing import CliRunner
 
-from dalpsr_model.train.cli import app
+from dalpsr_model.cli.train import app
 
 TINY_PRESET = {
     "irpad": {"batch_size": 4, "max_steps": 2, "num_workers": 0, "shuffle_buffer": 4,

@@ -11,7 +11,7 @@ from safetensors.torch import load_file
 from typer.testing import CliRunner
 
 from dalpsr_model.controlnet.trainer import train_controlnet
-from dalpsr_model.train.cli import app
+from dalpsr_model.cli.train import app
 
 
 def test_stop_and_resume_reproduces_the_uninterrupted_run(cn_config, tmp_path):
@@ -80,7 +80,7 @@ def test_gradient_checkpointing_and_accumulation_keep_the_losses(cn_config, tmp_
 
 def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(cn_config, tmp_path, monkeypatch):
     import dalpsr_model.controlnet.step as step_mod
-    from dalpsr_model.train.common import NonFiniteLossError
+    from dalpsr_model.training.errors import NonFiniteLossError
 
     real = step_mod.compute_loss
     calls = {"n": 0}

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from dalpsr_data.schema import iter_tar_samples, read_index
-from dalpsr_model.train.commands.irpad import IrpadConfig, train_irpad
+from dalpsr_model.irpad.trainer import IrpadConfig, train_irpad
 
 
 @pytest.mark.slow

@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 from dalpsr_data.degradation.prompt import parse_prompt
 from dalpsr_model.irpad import (Irpad, IrpadArch, IrpadPredictor, degradation_prompts, evaluate,
                                 irpad_loss, load_irpad)
-from dalpsr_model.train.cli import app
-from dalpsr_model.train.commands.irpad import IrpadConfig, train_irpad
+from dalpsr_model.cli.train import app
+from dalpsr_model.irpad.trainer import IrpadConfig, train_irpad
 
 SMALL = dict(width=4, dim=16, heads=2, batch_size=4, num_workers=0, shuffle_buffer=4,
              warmup_steps=0, progress=False, holdout_shards=1)
@@ -101,7 +101,7 @@ def test_cli_refuses_bad_configs_before_work(fake_build, tmp_path):
 @pytest.mark.parametrize("preset", ["paper", "demo"])
 def test_presets_load(preset):
     from dalpsr_data.config_io import load_config
-    from dalpsr_model.train.commands.encoder import EncoderConfig
+    from dalpsr_model.encoder_align.trainer import EncoderConfig
 
     irpad = load_config(IrpadConfig, preset, "irpad", {"shards": "x"})
     enc = load_config(EncoderConfig, preset, "encoder", {"shards": "x", "llava": "y"})

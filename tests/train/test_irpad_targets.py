@@ -98,7 +98,7 @@ def test_loader_decodes_degrees_and_rejects_bad_ones(fake_build):
 def test_soft_labels_need_recorded_degrees(tmp_path):
     from typer.testing import CliRunner
 
-    from dalpsr_model.train.cli import app
+    from dalpsr_model.cli.train import app
     from tests.support.fake_build import write_fake_build
 
     root = write_fake_build(tmp_path / "b", [3, 3], degrees=False)

@@ -15,7 +15,7 @@ import pytest
 
 SCRIPT = textwrap.dedent("""
     import json, os, sys
-    from dalpsr_model.train.commands.irpad import IrpadConfig, train_irpad
+    from dalpsr_model.irpad.trainer import IrpadConfig, train_irpad
     root, out, steps, resume = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
     cfg = IrpadConfig(shards=root, out=out, width=4, dim=16, heads=2, batch_size=2, num_workers=1,
                       shuffle_buffer=4, warmup_steps=0, progress=False, holdout_shards=1,

@@ -14,11 +14,13 @@ from typer.testing import CliRunner
 
 from dalpsr_data.config_io import ConfigError
 from dalpsr_model.data import EpochLoader
-from dalpsr_model.train.common import (NonFiniteLossError, StepOutput, TrainConfig, Trainer,
-                                       find_latest_checkpoint, make_accelerator,
-                                       make_optimizer, make_scheduler, make_stage_command, opt,
-                                       seed_everything)
-from dalpsr_model.train.common.checkpoint import list_checkpoints
+from dalpsr_model.training.errors import NonFiniteLossError
+from dalpsr_model.training.loop import StepOutput, Trainer, make_optimizer, make_scheduler
+from dalpsr_model.training.config import TrainConfig, opt
+from dalpsr_model.training.checkpoint import find_latest_checkpoint
+from dalpsr_model.training.accel import make_accelerator, seed_everything
+from dalpsr_model.cli.options import make_stage_command
+from dalpsr_model.training.checkpoint import list_checkpoints
 
 
 @dataclasses.dataclass(frozen=True)
@@ -162,7 +164,7 @@ def test_generated_cli_maps_run_errors_to_exit_codes(fake_build):
 
 
 def test_stage_command_on_a_missing_build_exits_2_without_traceback(tmp_path):
-    from dalpsr_model.train.cli import app as train_app
+    from dalpsr_model.cli.train import app as train_app
 
     res = CliRunner().invoke(train_app, ["irpad", "--shards", str(tmp_path / "nothing"),
                                          "--out", str(tmp_path / "run")])
@@ -177,6 +179,6 @@ def test_keep_freed_memory_is_accepted_by_glibc():
     # Every parameter must be accepted (mallopt returns 1 for each); a fresh process, since
     # the trainer tests above already switched this one over. Its effect on page faults
     # depends on the kernel's state, so it is measured in docs/train.md, not asserted here.
-    code = "from dalpsr_model.train.common.accel import keep_freed_memory as k; print(k(), k())"
+    code = "from dalpsr_model.training.accel import keep_freed_memory as k; print(k(), k())"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True", "True"]

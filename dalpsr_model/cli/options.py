@@ -16,7 +16,7 @@ import typer
 
 from dalpsr_data.config_io import ConfigError, load_config
 from dalpsr_data.schema import ShardFormatError
-from dalpsr_model.train.common.errors import NonFiniteLossError
+from dalpsr_model.training.errors import NonFiniteLossError
 
 
 def _option_type(tp: Any) -> Any:

@@ -1,14 +1,14 @@
 """`dalpsr-train`: IRPAD, LR->HR encoder alignment and the DaLPSR ControlNet.
 
-Each stage lives in ``dalpsr_model/train/commands/<name>.py`` and exposes ``register(app)``;
-``recipe.py`` registers the app callback that runs the paper's recipe when no stage is named.
+One module per stage in this package, each exposing ``register(app)``; ``recipe.py``
+registers the app callback that runs the paper's recipe when no stage is named.
 """
 
 from __future__ import annotations
 
-import importlib
-
 import typer
+
+from dalpsr_model.cli import controlnet, encoder, irpad, recipe
 
 app = typer.Typer(
     name="dalpsr-train",
@@ -17,10 +17,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-COMMAND_MODULES = ("recipe", "irpad", "encoder", "controlnet")
-
-for _name in COMMAND_MODULES:
-    importlib.import_module(f"dalpsr_model.train.commands.{_name}").register(app)
+for _command in (recipe, irpad, encoder, controlnet):
+    _command.register(app)
 
 
 if __name__ == "__main__":

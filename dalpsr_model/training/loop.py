@@ -24,10 +24,10 @@ from typing import Any, Callable, Iterable, Protocol
 import torch
 
 from dalpsr_data.config_io import ConfigError, to_dict
-from dalpsr_model.train.common.checkpoint import CheckpointManager, load_checkpoint, resolve_resume
-from dalpsr_model.train.common.config import resume_mismatches
-from dalpsr_model.train.common.errors import NonFiniteLossError
-from dalpsr_model.train.common.monitor import Monitor
+from dalpsr_model.training.checkpoint import CheckpointManager, load_checkpoint, resolve_resume
+from dalpsr_model.training.config import resume_mismatches
+from dalpsr_model.training.errors import NonFiniteLossError
+from dalpsr_model.training.monitor import Monitor
 
 log = logging.getLogger(__name__)
 

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import typer
 
+from dalpsr_model.cli.options import make_stage_command
 from dalpsr_model.controlnet.config import ControlNetConfig
-from dalpsr_model.train.common import make_stage_command
+from dalpsr_model.controlnet.trainer import train_controlnet
 
 DOC = ("Train the DaLPSR ControlNet (Stable Diffusion 2.1-base, conditioned on the LR latent, "
        "prompted with restoration prompt + caption) from the shards.")
 
 
 def run(cfg: ControlNetConfig) -> None:
-    from dalpsr_model.controlnet.trainer import train_controlnet  # torch/diffusers: only when run
 
     from accelerate import PartialState
 

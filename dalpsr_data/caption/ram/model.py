@@ -14,8 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dalpsr_model.ram.arch import HEAD_ATTENTION_HEADS, RamArch
-from dalpsr_model.ram.head import TaggingHead
+from dalpsr_data.caption.ram.arch import HEAD_ATTENTION_HEADS, RamArch
+from dalpsr_data.caption.ram.head import TaggingHead
 
 DEFAULT_REWEIGHT_SCALE = math.log(1 / 0.07)  # RAM++'s initial value, used when absent
 

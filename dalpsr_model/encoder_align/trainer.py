@@ -1,4 +1,4 @@
-"""`dalpsr-train encoder`: align LLaVA's vision tower so LR features match HR features.
+"""Encoder-alignment trainer (``dalpsr-train encoder``): align LLaVA's vision tower so LR features match HR features.
 
 Loss: MSE between the trained tower's features of the LR image and a frozen copy's
 features of the HR image, both resized by the LLaVA image processor, on the hidden
@@ -11,11 +11,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import typer
-
+from dalpsr_data.caption.llava_io import save_vision_tower
 from dalpsr_data.config_io import ConfigError
-from dalpsr_model.train.common.cli_options import make_stage_command
-from dalpsr_model.train.common.config import TrainConfig, opt
+from dalpsr_model.data import EpochLoader
+from dalpsr_model.encoder_align import (
+    TowerHolder,
+    freeze_unused,
+    load_llava_tower,
+    preprocess,
+    tower_features,
+)
+from dalpsr_model.training.accel import make_accelerator, seed_everything
+from dalpsr_model.training.config import TrainConfig, opt
+from dalpsr_model.training.loop import StepOutput, Trainer, make_optimizer, make_scheduler
 
 
 @dataclass(frozen=True)
@@ -39,12 +47,6 @@ def train_encoder(cfg: EncoderConfig) -> dict[str, Any]:
 
     import torch
 
-    from dalpsr_model.data import EpochLoader
-    from dalpsr_model.encoder_align import (TowerHolder, freeze_unused, load_llava_tower,
-                                            preprocess, tower_features)
-    from dalpsr_model.llava_io import save_vision_tower
-    from dalpsr_model.train.common import (StepOutput, Trainer, make_accelerator, make_optimizer,
-                                           make_scheduler, seed_everything)
 
     acc = make_accelerator(cfg)
     seed_everything(cfg.seed, acc.process_index)
@@ -75,18 +77,3 @@ def train_encoder(cfg: EncoderConfig) -> dict[str, Any]:
         path = save_vision_tower(TowerHolder(acc.unwrap_model(tower)), f"{cfg.out}/vision_tower")
     acc.wait_for_everyone()
     return {"result": result, "tower": path, "frozen": frozen}
-
-
-def _run(cfg: EncoderConfig) -> None:
-    out = train_encoder(cfg)
-    losses = out["result"].losses
-    if losses:
-        typer.echo(f"MSE first {losses[0]:.5f} -> last {losses[-1]:.5f} over {len(losses)} steps")
-    typer.echo(f"saved the aligned tower to {out['tower']} "
-               f"(use: dalpsr-data caption --vision-tower {out['tower']})")
-
-
-def register(app: typer.Typer) -> None:
-    app.command("encoder")(make_stage_command(
-        EncoderConfig, "encoder", _run,
-        doc="Align LLaVA's vision tower: LR features match a frozen copy's HR features (MSE)."))

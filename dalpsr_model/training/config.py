@@ -2,7 +2,7 @@
 
 A stage subclasses :class:`TrainConfig` (``@dataclass(frozen=True)``) and adds its own
 fields with :func:`opt`; every field becomes a CLI option (``--batch-size``) through
-:func:`dalpsr_model.train.common.cli_options.make_stage_command`, and a yaml preset
+:func:`dalpsr_model.cli.options.make_stage_command`, and a yaml preset
 section (``irpad:``, ``encoder:``, ``controlnet:``) may set any of them.
 """
 

@@ -1,4 +1,4 @@
-"""`dalpsr-train irpad`: train IRPAD on build shards, evaluate on a held-out split, save it.
+"""IRPAD trainer (``dalpsr-train irpad``): train on build shards, evaluate on a held-out split, save.
 
 Outputs in ``--out``: irpad.safetensors + irpad.json (architecture, prompts, config,
 held-out metrics), eval.json (per-type accuracy and confusion matrices), checkpoints/, tb/.
@@ -9,11 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import typer
-
-from dalpsr_data.config_io import ConfigError
-from dalpsr_model.train.common.cli_options import make_stage_command
-from dalpsr_model.train.common.config import TrainConfig, opt
+from dalpsr_data.atomic import write_json_atomic
+from dalpsr_data.config_io import ConfigError, to_dict
+from dalpsr_data.schema import iter_tar_samples, read_index
+from dalpsr_model.data import EpochLoader
+from dalpsr_model.data.decode import CorruptSample, decode_sample
+from dalpsr_model.irpad import Irpad, IrpadArch, evaluate, irpad_loss, save_irpad
+from dalpsr_model.irpad.augment import random_dihedral
+from dalpsr_model.irpad.text import embed_prompts_with_clip
+from dalpsr_model.irpad.trunk import TimmTrunk
+from dalpsr_model.training.accel import make_accelerator, seed_everything
+from dalpsr_model.training.config import TrainConfig, opt
+from dalpsr_model.training.loop import StepOutput, Trainer, make_optimizer, make_scheduler
 
 
 @dataclass(frozen=True)
@@ -57,7 +64,6 @@ class IrpadConfig(TrainConfig):
 
 def split_shards(cfg: IrpadConfig) -> tuple[list[int], str, list[int] | None]:
     """(train shard indices, held-out build root, held-out shard indices or None = all)."""
-    from dalpsr_data.schema import read_index
 
     n = len(read_index(cfg.shards)["shardlist"])
     if cfg.val_shards:
@@ -71,8 +77,6 @@ def split_shards(cfg: IrpadConfig) -> tuple[list[int], str, list[int] | None]:
 def check_degrees_recorded(root: str, shard_index: int) -> None:
     """--label-sigma needs the continuous degrees in deg.json: decode them from the first
     sample of the first training shard before any work, instead of dropping every sample."""
-    from dalpsr_data.schema import iter_tar_samples, read_index
-    from dalpsr_model.data.decode import CorruptSample, decode_sample
 
     url = read_index(root)["shardlist"][shard_index]["url"]
     for key, members in iter_tar_samples(f"{root}/{url}"):
@@ -85,30 +89,20 @@ def check_degrees_recorded(root: str, shard_index: int) -> None:
 
 
 def build_irpad(cfg: IrpadConfig):
-    from dalpsr_model.irpad import Irpad, IrpadArch
 
     text = None
     if cfg.base_model:
-        from dalpsr_model.irpad.text import embed_prompts_with_clip
         text = embed_prompts_with_clip(cfg.base_model)
     arch = IrpadArch(trunk=cfg.trunk, width=cfg.width, stats=cfg.stats and cfg.trunk == "conv", timm_model=cfg.timm_model, dim=cfg.dim,
                      heads=cfg.heads, blocks=cfg.blocks, text_dim=0 if text is None else text.shape[1])
     model = Irpad(arch, text)
     if cfg.trunk == "timm":
-        from dalpsr_model.irpad.trunk import TimmTrunk
         model.trunk = TimmTrunk(cfg.timm_model, cfg.trunk_weights)
     return model
 
 
 def train_irpad(cfg: IrpadConfig) -> dict[str, Any]:
     """Train, evaluate and save; returns {"result": TrainResult, "eval": metrics}."""
-    from dalpsr_data.config_io import to_dict
-    from dalpsr_data.atomic import write_json_atomic
-    from dalpsr_model.data import EpochLoader
-    from dalpsr_model.irpad import evaluate, irpad_loss, save_irpad
-    from dalpsr_model.irpad.augment import random_dihedral
-    from dalpsr_model.train.common import (StepOutput, Trainer, make_accelerator, make_optimizer,
-                                           make_scheduler, seed_everything)
 
     train_idx, val_root, val_idx = split_shards(cfg)
     if cfg.label_sigma > 0 and train_idx:
@@ -152,19 +146,3 @@ def train_irpad(cfg: IrpadConfig) -> dict[str, Any]:
         write_json_atomic(f"{cfg.out}/eval.json", metrics)
     acc.wait_for_everyone()
     return {"result": result, "eval": metrics}
-
-
-def _run(cfg: IrpadConfig) -> None:
-    out = train_irpad(cfg)
-    m = out["eval"]
-    typer.echo(f"held-out samples: {m['n']}; accuracy " +
-               ", ".join(f"{k} {v:.3f}" for k, v in m["accuracy"].items()))
-    for k, rows in m["confusion"].items():
-        typer.echo(f"confusion {k} (rows true bin, cols predicted): {rows}")
-    typer.echo(f"saved {cfg.out}/irpad.safetensors, irpad.json, eval.json")
-
-
-def register(app: typer.Typer) -> None:
-    app.command("irpad")(make_stage_command(
-        IrpadConfig, "irpad", _run,
-        doc="Train IRPAD (degradation prompts retrieved from LR image features) and report held-out per-type accuracy."))

@@ -18,8 +18,8 @@ from typing import Any
 
 import torch
 
-from dalpsr_model.ram.arch import RamArch, infer_arch
-from dalpsr_model.ram.model import DEFAULT_REWEIGHT_SCALE, RamModel
+from dalpsr_data.caption.ram.arch import RamArch, infer_arch
+from dalpsr_data.caption.ram.model import DEFAULT_REWEIGHT_SCALE, RamModel
 
 # Prefixes closed-set tagging does not need (the official model deletes or never uses them).
 SKIPPED_PREFIXES = ("tag_encoder.", "text_decoder.", "tagging_head.embeddings.", "visual_encoder_m.")

@@ -13,11 +13,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
-import typer
-
+from dalpsr_data.atomic import write_json_atomic
 from dalpsr_data.config_io import ConfigError, load_config, to_dict
+from dalpsr_model.controlnet.base import check_base_folder
+from dalpsr_model.controlnet.config import ControlNetConfig
+from dalpsr_model.controlnet.trainer import train_controlnet
+from dalpsr_model.irpad.io import load_irpad
+from dalpsr_model.irpad.trainer import IrpadConfig, train_irpad
 
 
 @dataclass(frozen=True)
@@ -42,9 +46,6 @@ class RecipeConfig:
 
 def stage_configs(rc: RecipeConfig) -> tuple[Any, Any]:
     """(IrpadConfig or None when --irpad is given, ControlNetConfig), checked, no work done."""
-    from dalpsr_model.controlnet.base import check_base_folder
-    from dalpsr_model.controlnet.config import ControlNetConfig
-    from dalpsr_model.train.commands.irpad import IrpadConfig
 
     if not (Path(rc.shards) / "index.json").is_file():
         raise ConfigError(f"--shards {rc.shards}: no index.json (make the build with "
@@ -66,10 +67,6 @@ def stage_configs(rc: RecipeConfig) -> tuple[Any, Any]:
 
 def run_recipe(rc: RecipeConfig) -> dict[str, Any]:
     """Run the recipe; returns (and writes to OUT/recipe.json) where each result is."""
-    from dalpsr_data.atomic import write_json_atomic
-    from dalpsr_model.controlnet.trainer import train_controlnet
-    from dalpsr_model.irpad.io import load_irpad
-    from dalpsr_model.train.commands.irpad import train_irpad
 
     irpad_cfg, cn_cfg = stage_configs(rc)
     summary: dict[str, Any] = {"recipe": to_dict(rc)}
@@ -88,32 +85,3 @@ def run_recipe(rc: RecipeConfig) -> dict[str, Any]:
     Path(rc.out).mkdir(parents=True, exist_ok=True)
     write_json_atomic(Path(rc.out) / "recipe.json", summary)
     return summary
-
-
-def register(app: typer.Typer) -> None:
-    @app.callback(invoke_without_command=True)
-    def recipe(
-        ctx: typer.Context,
-        shards: Optional[str] = typer.Option(None, "--shards", help="Build folder (index.json + shard-*.tar) to train on; with no stage named, runs the paper's recipe.", show_default="none"),
-        base: Optional[str] = typer.Option(None, "--base", help="Stable Diffusion 2.1-base folder in diffusers layout (read offline).", show_default="none"),
-        out: str = typer.Option("runs/dalpsr", "--out", help="Output root: OUT/irpad, OUT/controlnet, OUT/recipe.json."),
-        pipeline: str = typer.Option("paper", "--pipeline", help="Preset (pipelines/<name>.yaml or a yaml path) whose irpad: and controlnet: sections configure the stages."),
-        irpad: str = typer.Option("", "--irpad", help="A trained IRPAD folder (irpad.safetensors): skip training IRPAD.", show_default="none"),
-        cpu: bool = typer.Option(False, "--cpu/--no-cpu", help="Train on the CPU even when an accelerator is present."),
-        resume: str = typer.Option("", "--resume", help="'latest': both stages continue from their newest checkpoints.", show_default="none"),
-    ) -> None:
-        if ctx.invoked_subcommand is not None:
-            return  # a stage was named: its own command does the work
-        if shards is None and base is None:
-            typer.echo(ctx.get_help())
-            raise typer.Exit(0)
-        try:
-            rc = RecipeConfig(shards=shards or "", base=base or "", out=out, pipeline=pipeline,
-                              irpad=irpad, cpu=cpu, resume=resume)
-            stage_configs(rc)  # every option checked before any work starts
-        except ConfigError as e:
-            typer.echo(f"error: {e}", err=True)
-            raise typer.Exit(2) from e
-        summary = run_recipe(rc)
-        typer.echo(f"recipe done: IRPAD in {summary['irpad']['path']}, "
-                   f"ControlNet in {summary['controlnet']['path']}")

@@ -1,0 +1,23 @@
+"""`dalpsr-train encoder`: options from :class:`EncoderConfig`; the work is in dalpsr_model.encoder_align.trainer."""
+
+from __future__ import annotations
+
+import typer
+
+from dalpsr_model.cli.options import make_stage_command
+from dalpsr_model.encoder_align.trainer import EncoderConfig, train_encoder
+
+DOC = "Align LLaVA's vision tower: LR features match a frozen copy's HR features (MSE)."
+
+
+def run(cfg: EncoderConfig) -> None:
+    out = train_encoder(cfg)
+    losses = out["result"].losses
+    if losses:
+        typer.echo(f"MSE first {losses[0]:.5f} -> last {losses[-1]:.5f} over {len(losses)} steps")
+    typer.echo(f"saved the aligned tower to {out['tower']} "
+               f"(use: dalpsr-data caption --vision-tower {out['tower']})")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("encoder", help=DOC)(make_stage_command(EncoderConfig, "encoder", run, DOC))

@@ -1,0 +1,24 @@
+"""`dalpsr-train irpad`: options from :class:`IrpadConfig`; the work is in dalpsr_model.irpad.trainer."""
+
+from __future__ import annotations
+
+import typer
+
+from dalpsr_model.cli.options import make_stage_command
+from dalpsr_model.irpad.trainer import IrpadConfig, train_irpad
+
+DOC = "Train IRPAD (degradation prompts retrieved from LR image features) and report held-out per-type accuracy."
+
+
+def run(cfg: IrpadConfig) -> None:
+    out = train_irpad(cfg)
+    m = out["eval"]
+    typer.echo(f"held-out samples: {m['n']}; accuracy " +
+               ", ".join(f"{k} {v:.3f}" for k, v in m["accuracy"].items()))
+    for k, rows in m["confusion"].items():
+        typer.echo(f"confusion {k} (rows true bin, cols predicted): {rows}")
+    typer.echo(f"saved {cfg.out}/irpad.safetensors, irpad.json, eval.json")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("irpad", help=DOC)(make_stage_command(IrpadConfig, "irpad", run, DOC))

@@ -1,1 +1,0 @@
-"""`dalpsr-train` and the parts shared by every training stage."""

@@ -1,1 +1,0 @@
-"""Sub-commands of `dalpsr-train`, one module each."""
