@@ -8,7 +8,9 @@ A truncated file is an error (Pillow raises on it unless told not to; we never t
 
 from __future__ import annotations
 
+import errno
 import io
+import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,10 +153,20 @@ def decode_bytes(data: bytes, max_pixels: int) -> DecodedImage:
     return DecodedImage(rgb=np.ascontiguousarray(rgb), conversions=tuple(conv), format=fmt)
 
 
+def read_error_reason(path: str | Path, e: OSError) -> str:
+    """``symlink_loop`` (ELOOP), ``broken_symlink`` (a link to nothing) or ``read_error``."""
+    if e.errno == errno.ELOOP:
+        return "symlink_loop"
+    if isinstance(e, FileNotFoundError) and os.path.islink(path):
+        return "broken_symlink"
+    return "read_error"
+
+
 def decode_file(path: str | Path, max_pixels: int) -> DecodedImage:
-    """Read and decode one file; an unreadable file raises DecodeError('read_error')."""
+    """Read and decode one file; an unreadable file raises DecodeError with the reason of
+    :func:`read_error_reason`. A symlink to an image is followed."""
     try:
         data = Path(path).read_bytes()
     except OSError as e:
-        raise DecodeError("read_error", str(e)) from None
+        raise DecodeError(read_error_reason(path, e), str(e)) from None
     return decode_bytes(data, max_pixels)

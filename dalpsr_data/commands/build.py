@@ -6,6 +6,12 @@ from typing import Optional
 
 import typer
 
+from dalpsr_data.build import BuildFailed, load_build_configs, run_build
+from dalpsr_data.build.summary import print_summary
+from dalpsr_data.config_io import ConfigError
+from dalpsr_data.sources import SourceLayoutError
+
+
 def register(app: typer.Typer) -> None:
     app.command(name="build")(build)
 
@@ -30,10 +36,6 @@ def build(
     """Build resumable, byte-deterministic WebDataset shards of (HR, LR, prompt) triplets."""
     from rich.console import Console
 
-    from dalpsr_data.build import BuildFailed, load_build_configs, run_build
-    from dalpsr_data.build.summary import print_summary
-    from dalpsr_data.config_io import ConfigError
-    from dalpsr_data.sources import SourceLayoutError
 
     err = Console(stderr=True, soft_wrap=True)
     overrides = {"sources": tuple(s for s in sources.split(",") if s.strip()), "data_root": data_root,
@@ -46,8 +48,8 @@ def build(
     except (ConfigError, SourceLayoutError) as e:
         err.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from None
-    except OSError as e:  # the output folder failed mid-way (disk full, unmounted): nothing half-visible
-        err.print(f"[red]error:[/red] output folder {out}: {e}; rerun the same command to resume")
+    except OSError as e:
+        err.print(f"[red]error:[/red] {os_error_message(e, out)}")
         raise typer.Exit(1) from None
     except BuildFailed as e:
         print_summary(e.result.report, str(e.result.out_dir), err)
@@ -57,3 +59,17 @@ def build(
     if result.resumed:
         Console().print(f"resumed: {len(result.resumed)} shard(s) were already committed")
     Console().print(f"output: {result.out_dir} (index.json, report.json)")
+
+
+def os_error_message(e: OSError, out: str) -> str:
+    """One line for an OSError out of a build. Only a failure of the output folder (disk
+    full, unmounted) is fixed by a rerun, which resumes: nothing there is half-visible."""
+    from pathlib import Path
+
+    names = [n for n in (e.filename, e.filename2) if n]
+    out_dir = Path(out).resolve()
+    if names and not any(Path(str(n)).resolve().is_relative_to(out_dir) for n in names):
+        return str(e)  # about some other file (a source): a rerun would fail the same way
+    # a write error carries no file name; the driver only writes into the output folder
+    return (f"output folder {out}: {e}; once the folder is usable again, rerun the same "
+            f"command to resume")

@@ -37,6 +37,8 @@ def list_images(root: Path, recursive: bool) -> list[str]:
     """Relative paths ('/'-separated) of image files under ``root``, sorted by code point.
 
     Hidden files and folders (starting with '.') are ignored: they are editor or OS litter.
+    A symlink is listed by its own name (the worker follows it; a broken one or a loop is
+    recorded there as ``broken_symlink``/``symlink_loop``); symlinked folders are not entered.
     """
     out: list[str] = []
     if recursive:
@@ -48,15 +50,26 @@ def list_images(root: Path, recursive: bool) -> list[str]:
                     out.append((rel_dir / name).as_posix())
     else:
         for entry in os.scandir(root):
-            if entry.is_file() and not entry.name.startswith(".") \
+            # is_file() follows links: a broken link or a loop is not a file but still listed
+            usable = entry.is_file() or (entry.is_symlink() and not entry.is_dir())
+            if usable and not entry.name.startswith(".") \
                     and entry.name.lower().endswith(IMAGE_SUFFIXES):
                 out.append(entry.name)
     return sorted(out)
 
 
+def file_size(path: Path) -> int:
+    """Size in bytes of what ``path`` leads to; -1 when it cannot be reached (a broken
+    symlink, a symlink loop): such a file is planned and its worker records why it failed."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return -1
+
+
 def to_source_files(source: str, root: Path, rel_paths: list[str]) -> list[SourceFile]:
     """Attach sizes (one stat per file) so the plan hash notices replaced files."""
-    return [SourceFile(source, str(root), rp, (root / rp).stat().st_size) for rp in rel_paths]
+    return [SourceFile(source, str(root), rp, file_size(root / rp)) for rp in rel_paths]
 
 
 def first_existing(candidates: list[Path]) -> Path | None:
