@@ -1,14 +1,14 @@
 """`dalpsr-data`: build, inspect and caption the DaLPSR triplet dataset.
 
-Each sub-command lives in ``dalpsr_data/commands/<name>.py`` and exposes ``register(app)``.
-Heavy imports (torch, ray, cv2) happen inside the command bodies so ``--help`` stays fast.
+Each sub-command lives in ``dalpsr_data/commands/<name>.py`` and exposes ``register(app)``;
+they are imported explicitly here. Commands only parse options and call the library.
 """
 
 from __future__ import annotations
 
-import importlib
-
 import typer
+
+from dalpsr_data.commands import build, calibrate, caption, convert_ram, preview, stats
 
 app = typer.Typer(
     name="dalpsr-data",
@@ -18,10 +18,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-COMMAND_MODULES = ("build", "stats", "preview", "calibrate", "caption", "convert_ram")
-
-for _name in COMMAND_MODULES:
-    importlib.import_module(f"dalpsr_data.commands.{_name}").register(app)
+for _command in (build, stats, preview, calibrate, caption, convert_ram):
+    _command.register(app)
 
 
 if __name__ == "__main__":

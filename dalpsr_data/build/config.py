@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from dalpsr_data.config_io import ConfigError, load_config, to_dict
+from dalpsr_data.degradation import DegradationConfig
 from dalpsr_data.patches import PatchConfig
+from dalpsr_data.sources import parse_sources
 
 EXECUTORS = ("ray", "local")
 OUTPUT_FIELDS = ("sources", "seed", "shard_size", "limit", "png_compression")
@@ -64,7 +66,6 @@ def load_build_configs(pipeline: str, overrides: dict[str, Any] | None = None,
 
     Fails with ConfigError before any work when a section has an unknown or bad field.
     """
-    from dalpsr_data.degradation import DegradationConfig
 
     build = load_config(BuildConfig, pipeline, "build", {**(overrides or {}), "pipeline": pipeline})
     patches = load_config(PatchConfig, pipeline, "patches", patch_overrides)
@@ -76,7 +77,6 @@ def output_config(cfg: BuildConfig, patch_cfg: PatchConfig, deg_cfg: Any) -> dic
     """The part of the configuration that decides the output bytes (hashed into the plan)."""
     if not isinstance(cfg.sources, tuple):
         raise ConfigError("BuildConfig.sources must be a tuple of strings")
-    from dalpsr_data.sources import parse_sources
 
     build = {k: to_dict(getattr(cfg, k)) for k in OUTPUT_FIELDS}
     # Labels and readers, not paths: moving the data must not invalidate a build (the plan

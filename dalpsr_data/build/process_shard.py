@@ -17,10 +17,11 @@ import numpy as np
 
 from dalpsr_data import schema
 from dalpsr_data.atomic import write_json_atomic
-from dalpsr_data.config_io import ConfigError, canonical_json
 from dalpsr_data.build.progress import tick
 from dalpsr_data.build.shard_writer import write_shard
+from dalpsr_data.config_io import ConfigError, canonical_json
 from dalpsr_data.decode import DecodedImage, DecodeError, decode_file
+from dalpsr_data.degradation import apply, describe, sample_params
 from dalpsr_data.patches import PatchConfig, extract, place_crop, small_image_reason
 from dalpsr_data.record import PatchSpec, SampleRecord, SkipRecord
 from dalpsr_data.seeding import rng_for
@@ -74,7 +75,6 @@ def _json_bytes(obj: Any) -> bytes:
 
 def make_sample(spec: PatchSpec, image: DecodedImage, task: ShardTask) -> SampleRecord:
     """Crop and degrade one patch. Shapes: HR (P, P, 3), LR (P/scale, P/scale, 3), uint8 RGB."""
-    from dalpsr_data.degradation import apply, describe, sample_params
 
     size = int(task.deg_cfg.patch_size)
     w, h = image.size
@@ -102,7 +102,6 @@ def sample_members(rec: SampleRecord, level: int) -> dict[str, bytes]:
 def preflight(deg_cfg: Any) -> None:
     """Run the degradation once on the driver, so a bad configuration (or a calibration
     table that does not match it) fails before any shard starts, with its own message."""
-    from dalpsr_data.degradation import apply, describe, sample_params
 
     params = sample_params(rng_for(0, "preflight", DEGRADE_STREAM), deg_cfg)
     describe(params, deg_cfg)

@@ -23,7 +23,9 @@ from dalpsr_data.build.process_shard import ShardTask, preflight, process_shard
 from dalpsr_data.build.progress import BuildProgress, PatchCounts, ProgressTracker, ray_patch_counts
 from dalpsr_data.build.report import is_committed, make_report, read_marker, write_index
 from dalpsr_data.config_io import to_dict
+from dalpsr_data.degradation import DegradationConfig
 from dalpsr_data.patches import PatchConfig
+from dalpsr_data.ray_runtime import init_ray, shutdown_ray
 
 
 class BuildFailed(RuntimeError):
@@ -62,7 +64,6 @@ def _execute(cfg: BuildConfig, tasks: list[ShardTask], on_done: Callable, shard_
         tracker.counts = PatchCounts(listener=tracker.refresh)
         tasks = [replace(t, counts=tracker.counts) for t in tasks]
         return run_local(tasks, on_done, cfg.max_retries, shard_fn)
-    from dalpsr_data.ray_runtime import init_ray, shutdown_ray
 
     started = init_ray(cfg.address, num_cpus=cfg.workers or os.cpu_count(), quiet=True)
     try:
@@ -86,7 +87,6 @@ def run_build(cfg: BuildConfig, patch_cfg: PatchConfig | None = None, deg_cfg: A
     changed configuration, unusable output folder), SourceLayoutError (missing source),
     BuildFailed (shards failing after retries, or skips under ``strict``).
     """
-    from dalpsr_data.degradation import DegradationConfig
 
     t0 = time.perf_counter()
     patch_cfg = patch_cfg or PatchConfig()

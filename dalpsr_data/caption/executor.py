@@ -15,6 +15,8 @@ from dalpsr_data.caption.batching import reason_of
 from dalpsr_data.caption.config import CaptionConfig
 from dalpsr_data.caption.interfaces import ModelFactory
 from dalpsr_data.caption.stage import process_shard
+from dalpsr_data.config_io import ConfigError
+from dalpsr_data.ray_runtime import init_ray
 
 OnDone = Callable[[str, dict[str, Any] | None, str], None]  # (shard, stats or None, failure reason)
 
@@ -47,7 +49,6 @@ def _actor_slots(cfg: CaptionConfig) -> int:
     """How many actors the cluster can host at once; an actor that never starts would hang its shard."""
     import ray
 
-    from dalpsr_data.config_io import ConfigError
 
     resources = ray.cluster_resources()
     slots = int(resources.get("CPU", 0) // cfg.cpus_per_actor)
@@ -65,7 +66,6 @@ def run_ray(root: Path, shards: list[str], cfg: CaptionConfig, factory: ModelFac
     """``cfg.gpus`` actors (one GPU each, or ``num_gpus=0`` with --device cpu) share the shards."""
     import ray
 
-    from dalpsr_data.ray_runtime import init_ray
 
     init_ray(address=cfg.address or None)
     gpus = 1 if cfg.device == "cuda" else 0

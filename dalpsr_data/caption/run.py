@@ -14,7 +14,11 @@ from typing import Any, Callable
 from dalpsr_data import schema
 from dalpsr_data.atomic import remove_orphan_temporaries, write_json_atomic
 from dalpsr_data.caption.config import CaptionConfig
+from dalpsr_data.caption.executor import run_local, run_ray
 from dalpsr_data.caption.interfaces import ModelFactory
+from dalpsr_data.caption.llava_captioner import build_models, check_llava_folder
+from dalpsr_data.caption.progress import ShardProgress
+from dalpsr_data.caption.ram_tagger import ram_paths
 from dalpsr_data.caption.sidecar import is_captioned
 from dalpsr_data.config_io import ConfigError, to_dict
 
@@ -36,8 +40,6 @@ def _versions() -> dict[str, str]:
 
 def check_inputs(root: Path, cfg: CaptionConfig) -> list[dict[str, Any]]:
     """Validate the build and the model files; returns the index's shard list."""
-    from dalpsr_data.caption.llava_captioner import check_llava_folder
-    from dalpsr_data.caption.ram_tagger import ram_paths
 
     try:
         shards = schema.read_index(root)["shardlist"]
@@ -92,9 +94,6 @@ def run_caption(root: str | Path, cfg: CaptionConfig, executor: str = "ray",
     the models in each worker (default: RAM + LLaVA from cfg). The summary's
     ``failed_shards`` lists shards that could not be captioned; the CLI exits non-zero then.
     """
-    from dalpsr_data.caption.executor import run_local, run_ray
-    from dalpsr_data.caption.llava_captioner import build_models
-    from dalpsr_data.caption.progress import ShardProgress
 
     root = Path(root)
     cfg = cfg.resolved()

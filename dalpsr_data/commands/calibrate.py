@@ -13,6 +13,11 @@ from typing import Optional
 
 import typer
 
+from dalpsr_data.atomic import write_json_atomic
+from dalpsr_data.config_io import ConfigError, from_dict, load_config
+from dalpsr_data.degradation import DegradationConfig
+from dalpsr_data.degradation.calibration import calibrate as run_calibration
+
 
 @dataclass(frozen=True)
 class CalibrateConfig:
@@ -43,10 +48,6 @@ def calibrate(
 
     from rich.console import Console
 
-    from dalpsr_data.atomic import write_json_atomic
-    from dalpsr_data.config_io import ConfigError, from_dict, load_config
-    from dalpsr_data.degradation import DegradationConfig
-    from dalpsr_data.degradation.calibration import calibrate as run_calibration
 
     err = Console(stderr=True)
     try:

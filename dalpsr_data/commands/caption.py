@@ -7,10 +7,12 @@ from typing import Optional
 
 import typer
 
+from dalpsr_data.caption.config import CaptionConfig
+from dalpsr_data.caption.run import run_caption
+from dalpsr_data.config_io import ConfigError, load_config
 
 
 def _default(name: str) -> str:
-    from dalpsr_data.caption.config import CaptionConfig
 
     return f" (default: {getattr(CaptionConfig, name)!r})"
 
@@ -50,9 +52,6 @@ def register(app: typer.Typer) -> None:
         """
         import json
 
-        from dalpsr_data.caption.config import CaptionConfig
-        from dalpsr_data.caption.run import run_caption
-        from dalpsr_data.config_io import ConfigError, load_config
 
         overrides = dict(llava=llava, tagger=tagger, ram_checkpoint=ram_checkpoint, ram_variant=ram_variant,
                          ram_tag_list=ram_tag_list, ram_thresholds=ram_thresholds, ram_image_size=ram_image_size,

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import typer
 
+from dalpsr_data import schema
+from dalpsr_data.atomic import atomic_open
+from dalpsr_data.build.inspect import PreviewConfig, contact_sheet
+from dalpsr_data.config_io import ConfigError
+
 
 def register(app: typer.Typer) -> None:
     app.command(name="preview")(preview)
@@ -20,10 +25,6 @@ def preview(
 
     from rich.console import Console
 
-    from dalpsr_data import schema
-    from dalpsr_data.atomic import atomic_open
-    from dalpsr_data.build.inspect import PreviewConfig, contact_sheet
-    from dalpsr_data.config_io import ConfigError
 
     err = Console(stderr=True, soft_wrap=True)
     try:

@@ -6,6 +6,10 @@ from typing import Optional
 
 import typer
 
+from dalpsr_data import schema
+from dalpsr_data.build.inspect import StatsConfig, collect_stats, degree_values, plot_stats
+from dalpsr_data.config_io import ConfigError
+
 
 def register(app: typer.Typer) -> None:
     app.command(name="stats")(stats)
@@ -22,9 +26,6 @@ def stats(
     from rich.console import Console
     from rich.table import Table
 
-    from dalpsr_data import schema
-    from dalpsr_data.build.inspect import StatsConfig, collect_stats, degree_values, plot_stats
-    from dalpsr_data.config_io import ConfigError
 
     cfg = StatsConfig(root=root, plot=plot, as_json=as_json)
     try:

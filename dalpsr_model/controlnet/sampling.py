@@ -16,6 +16,8 @@ import inspect
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from dalpsr_data.atomic import write_bytes_atomic
+
 from .latents import decode, encode_lr
 from .model import predict_noise
 from .text import batch_prompt_ids, encode_ids
@@ -101,7 +103,6 @@ def write_grid_png(path: str | Path, grid: Any) -> Path:
 
     from PIL import Image
 
-    from dalpsr_data.atomic import write_bytes_atomic
 
     buf = io.BytesIO()
     Image.fromarray(grid).save(buf, format="PNG")

@@ -18,6 +18,9 @@ from typing import Any
 
 from dalpsr_data.atomic import commit_dir, fresh_temporary_dir, write_json_atomic
 from dalpsr_data.config_io import to_dict
+from dalpsr_model.data import EpochLoader
+from dalpsr_model.training.accel import make_accelerator, seed_everything
+from dalpsr_model.training.loop import StepOutput, Trainer, make_optimizer, make_scheduler
 
 from .config import SCALE, ControlNetConfig
 
@@ -75,9 +78,6 @@ def save_final(cfg: ControlNetConfig, controlnet: Any, ema: Any | None) -> Path:
 
 def train_controlnet(cfg: ControlNetConfig) -> Any:
     """Train (or resume) the ControlNet; returns the common ``TrainResult``."""
-    from dalpsr_model.data import EpochLoader
-    from dalpsr_model.training.loop import StepOutput, Trainer, make_optimizer, make_scheduler
-    from dalpsr_model.training.accel import make_accelerator, seed_everything
 
     from .base import load_base
     from .ema import EMAHolder, StepHookOptimizer

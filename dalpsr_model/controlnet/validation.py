@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from dalpsr_data.schema import iter_tar_samples, read_caption_sidecar, read_index
+from dalpsr_model.data.decode import CorruptSample, decode_sample
 
 from .config import SCALE, ControlNetConfig
 from .sampling import grid_image, sample_sr, write_grid_png
@@ -24,7 +25,6 @@ def load_val_samples(root: str | Path, n: int, crop: int = 0) -> dict[str, Any]:
     """{"lr": (n,3,h,w), "hr": (n,3,H,W) float32 [0,1], "prompt", "caption": lists}."""
     import torch
 
-    from dalpsr_model.data.decode import CorruptSample, decode_sample
 
     first = read_index(root)["shardlist"][0]["url"]
     captions = read_caption_sidecar(root, first)

@@ -19,6 +19,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from dalpsr_model.irpad.stats import StatsBranch
+
 HIGHPASS_GAIN = 8.0
 
 
@@ -66,7 +68,6 @@ class ConvTrunk(nn.Module):
         self.out_dim = w[-1]
         self.stats = None
         if stats:
-            from dalpsr_model.irpad.stats import StatsBranch
             self.stats = StatsBranch(w[-1])
             self.out_dim = 2 * w[-1]
 
