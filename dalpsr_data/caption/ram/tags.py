@@ -31,7 +31,11 @@ def default_tag_paths(checkpoint: str | Path) -> tuple[Path, Path]:
 
 
 def read_tag_files(tag_list: str | Path, thresholds: str | Path) -> tuple[list[str], np.ndarray]:
-    """(tags, thresholds float32 (T,) in (0, 1)); fails with a message naming the option."""
+    """(tags, thresholds float32 (T,) in (0, 1]); fails with a message naming the file.
+
+    A threshold of exactly 1 is how the released file switches a tag off (ten lines
+    such as "body"): the strict ``>`` of ``decode_tags`` never keeps it.
+    """
     tag_list, thresholds = Path(tag_list), Path(thresholds)
     for path, option, name in ((tag_list, "--ram-tag-list", TAG_LIST_NAME),
                                (thresholds, "--ram-thresholds", THRESHOLD_NAME)):
@@ -46,8 +50,8 @@ def read_tag_files(tag_list: str | Path, thresholds: str | Path) -> tuple[list[s
         raise TagFileError(f"{thresholds}: every line must be a number ({e})") from e
     if len(tags) != len(values):
         raise TagFileError(f"{tag_list} has {len(tags)} tags but {thresholds} has {len(values)} thresholds")
-    if not len(tags) or not ((values > 0) & (values < 1)).all():
-        raise TagFileError(f"{thresholds}: thresholds must lie strictly between 0 and 1")
+    if not len(tags) or not ((values > 0) & (values <= 1)).all():  # also refuses nan
+        raise TagFileError(f"{thresholds}: every threshold t must satisfy 0 < t <= 1 (1 switches a tag off)")
     return tags, values
 
 
