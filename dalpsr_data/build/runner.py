@@ -94,7 +94,7 @@ def run_build(cfg: BuildConfig, patch_cfg: PatchConfig | None = None, deg_cfg: A
     plan = make_plan(cfg.sources, cfg.data_root, cfg.limit, patch_cfg.per_image, cfg.shard_size,
                      output_config(cfg, patch_cfg, deg_cfg))
     preflight(deg_cfg)
-    out = prepare_out_dir(Path(cfg.out), cfg.overwrite)
+    out = prepare_out_dir(Path(cfg.out), cfg.overwrite, plan.roots)
     check_build_json(out, plan.plan_hash, plan.output_config)
     if not (out / schema.BUILD_JSON).is_file():
         write_json_atomic(out / schema.BUILD_JSON, _build_json(cfg, patch_cfg, deg_cfg, plan))
