@@ -131,6 +131,11 @@ def run_build(cfg: BuildConfig, patch_cfg: PatchConfig | None = None, deg_cfg: A
         raise BuildFailed(f"{len(result.failed)} shard(s) failed after {cfg.max_retries} retries "
                           f"({causes}); the other shards are committed: rerun the same command "
                           f"to retry only the failed ones", result)
+    if result.report["patches"]["built"] == 0:  # an empty index.json would only fail later
+        n = result.report["files"]["skipped"]
+        reasons = ", ".join(f"{k}={v}" for k, v in result.report["skip_reasons"].items())
+        raise BuildFailed(f"no samples were built: {n} file{'s' if n != 1 else ''} skipped "
+                          f"({reasons}); see {out / schema.REPORT_JSON}", result)
     if cfg.strict and result.report["skipped_files"]:
         first = result.report["skipped_files"][0]
         raise BuildFailed(f"--strict: {result.report['files']['skipped']} file(s) skipped, e.g. "
