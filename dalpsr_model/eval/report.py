@@ -1,0 +1,116 @@
+"""Outputs of `dalpsr-eval`: metrics.json, metrics.csv, metrics.md (Table I layout), sheet.png.
+
+Every file is written to a temporary name and renamed (dalpsr_data.atomic), so a reader
+never sees half a table. ``metrics.json`` carries ``"tool": "dalpsr-eval"``: a later run
+may replace the outputs of an earlier one, never files someone else put there.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+from dalpsr_data.atomic import write_bytes_atomic, write_json_atomic
+from dalpsr_data.config_io import ConfigError
+
+TOOL = "dalpsr-eval"
+OUTPUT_FILES = ("metrics.json", "metrics.csv", "metrics.md", "sheet.png")
+
+# Row label, arrow and decimals as printed in Table I; PSNR/SSIM (not in the paper) last.
+ROWS = {"lpips": ("LPIPS", "↓", 4), "fid": ("FID", "↓", 2), "maniqa": ("MANIQA", "↑", 4),
+        "musiq": ("MUSIQ", "↑", 2), "clipiqa": ("CLIPIQA", "↑", 4), "psnr": ("PSNR", "↑", 2),
+        "ssim": ("SSIM", "↑", 4)}
+
+# The paper's "Ours" column of Table I, for reference next to a run on the same set.
+PAPER_OURS = {
+    "DIV2K-Val": {"lpips": 0.4085, "fid": 34.92, "maniqa": 0.6146, "musiq": 70.70, "clipiqa": 0.7556},
+    "RealSR": {"lpips": 0.3952, "fid": 148.65, "maniqa": 0.6303, "musiq": 71.48, "clipiqa": 0.7199},
+    "DRealSR": {"lpips": 0.4048, "fid": 164.66, "maniqa": 0.5733, "musiq": 65.88, "clipiqa": 0.7245},
+    "RealLR200": {"maniqa": 0.6339, "musiq": 72.78, "clipiqa": 0.7728},
+}
+GENERIC_FOLDERS = {"hr", "lr", "sr", "gt", "lq", "testhr", "testlr", "results", "output", "out"}
+
+
+def dataset_name(folder: Path) -> str:
+    """A folder's name, or its parent's when the name is generic (``test_HR``, ``gt``...)."""
+    folder = folder.resolve()
+    if re.sub(r"[^a-z0-9]", "", folder.name.lower()) in GENERIC_FOLDERS and folder.parent.name:
+        return folder.parent.name
+    return folder.name
+
+
+def paper_set(name: str) -> str | None:
+    """The Table I row group a dataset name refers to, if any (``benchmark_drealsr`` -> DRealSR)."""
+    n = re.sub(r"[^a-z0-9]", "", name.lower())
+    for needle, label in (("drealsr", "DRealSR"), ("reallr200", "RealLR200"), ("realsr", "RealSR"),
+                          ("div2k", "DIV2K-Val")):
+        if needle in n:
+            return label
+    return None
+
+
+def check_out_dir(out: Path) -> None:
+    """ConfigError when ``out`` holds one of our file names that an earlier dalpsr-eval did not write."""
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} exists and is not a folder")
+    present = [n for n in OUTPUT_FILES if (out / n).exists()]
+    if not present:
+        return
+    try:
+        import json
+
+        ours = json.loads((out / "metrics.json").read_text(encoding="utf-8")).get("tool") == TOOL
+    except (OSError, ValueError, AttributeError):
+        ours = False
+    if not ours:
+        raise ConfigError(f"--out {out} already holds {', '.join(present)} not written by {TOOL}; "
+                          "choose an empty or new --out")
+
+
+def _fmt(value: float | None, decimals: int) -> str:
+    if value is None:
+        return "–"
+    return "inf" if math.isinf(value) else f"{value:.{decimals}f}"
+
+
+def markdown_table(dataset: str, method: str, means: dict[str, float], metrics: list[str]) -> str:
+    """Table I layout: one row per metric under the dataset name, one column per method."""
+    ref = PAPER_OURS.get(paper_set(dataset) or "", {})
+    cols = [method] + (["DaLPSR paper (Table I, Ours)"] if ref else [])
+    lines = ["| Datasets | Metrics | " + " | ".join(cols) + " |", "|---|---|" + "---|" * len(cols)]
+    for i, m in enumerate(metrics):
+        label, arrow, dec = ROWS[m]
+        cells = [_fmt(means.get(m), dec)] + ([_fmt(ref.get(m), dec)] if ref else [])
+        lines.append(f"| {dataset if i == 0 else ''} | {label} {arrow} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def metrics_csv(per_image: dict[str, dict[str, float]], means: dict[str, float], metrics: list[str]) -> str:
+    """One row per scored image, then a ``mean`` row (FID, a set-level value, only there)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["key"] + metrics)
+    for key, row in per_image.items():
+        w.writerow([key] + [repr(row[m]) if m in row else "" for m in metrics])
+    w.writerow(["mean"] + [repr(means[m]) if m in means else "" for m in metrics])
+    return buf.getvalue()
+
+
+def write_outputs(out: Path, result: dict[str, Any], means: dict[str, float],
+                  per_image: dict[str, dict[str, float]], sheet_png: bytes | None) -> list[Path]:
+    """Write every output atomically; metrics.json (``result``, JSON-safe) last, so that its
+    presence means the rest is complete. ``means``/``per_image`` are the raw floats."""
+    out.mkdir(parents=True, exist_ok=True)
+    metrics = result["metrics"]
+    written = [out / "metrics.csv", out / "metrics.md"]
+    write_bytes_atomic(written[0], metrics_csv(per_image, means, metrics).encode("utf-8"))
+    write_bytes_atomic(written[1], markdown_table(result["dataset"], result["method"], means, metrics).encode("utf-8"))
+    if sheet_png is not None:
+        write_bytes_atomic(out / "sheet.png", sheet_png)
+        written.append(out / "sheet.png")
+    write_json_atomic(out / "metrics.json", {"tool": TOOL, **result})
+    return written + [out / "metrics.json"]
