@@ -49,6 +49,43 @@ def atomic_open(path: str | Path, mode: str = "wb") -> Iterator[IO[Any]]:
         raise
 
 
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """A temporary path beside ``path`` for a writer that wants a file name (safetensors'
+    ``save_file``); on clean exit the file gets the mode ``atomic_open`` files get (0666
+    minus the umask: some writers create 0600 files), is fsynced and renamed to ``path``.
+
+    On an exception the temporary file is removed and the target is left untouched.
+    """
+    path = Path(path)
+    tmp = path.with_name(f"{TMP_PREFIX}{path.name}.{os.getpid()}")
+    try:
+        # Created here first so its mode is what open() gives every other output; the
+        # writer may replace the file with its own (e.g. 0600): that mode is put back.
+        with open(tmp, "wb"):
+            pass
+        mode = os.stat(tmp).st_mode & 0o7777
+        yield tmp
+        os.chmod(tmp, mode)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        fsync_dir(path.parent)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+
+
+def write_safetensors_atomic(path: str | Path, tensors: dict[str, Any],
+                             metadata: dict[str, str] | None = None) -> None:
+    """``safetensors.torch.save_file`` through :func:`atomic_path` (same bytes as save_file)."""
+    from safetensors.torch import save_file  # torch is heavy: only writers of weights import it
+
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata=metadata)
+
+
 def write_bytes_atomic(path: str | Path, data: bytes) -> None:
     with atomic_open(path, "wb") as f:
         f.write(data)

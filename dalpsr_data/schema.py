@@ -9,11 +9,14 @@ A build folder (default ``shards/``) holds::
     report.json                    counts, skips with reasons, timings
     captions/shard-000000.jsonl    caption sidecar (one JSON object per sample, sorted by key)
     captions/shard-000000.done.json  its commit marker
+    latents/<vae-hash>/shard-000000.safetensors  VAE latent cache of the ControlNet trainer
+
+``dalpsr_data.buildinfo.BuildInfo`` opens such a folder once for every consumer.
 
 Members of one sample ``<key>`` (keys match ``KEY_PATTERN``: no dots)::
 
-    <key>.hr.png     512x512 RGB, 8 bit, lossless
-    <key>.lr.png     128x128 RGB, 8 bit, lossless
+    <key>.hr.png     P x P RGB, 8 bit, lossless (P: build.json's patch_size, default 512)
+    <key>.lr.png     P/s x P/s RGB, 8 bit, lossless (s: build.json's scale, default 4)
     <key>.deg.json   raw parameters, severities, degrees, bins, calibration version
     <key>.prompt.txt restoration prompt, UTF-8
     <key>.src.json   source, relative path, crop box, seed, conversions
@@ -38,8 +41,15 @@ BUILD_JSON = "build.json"
 INDEX_JSON = "index.json"
 REPORT_JSON = "report.json"
 CAPTIONS_DIR = "captions"
+LATENTS_DIR = "latents"
+# The one definition of the degradation types and of the bins per type (degrees cut at
+# 1/NUM_BINS steps); calibration, prompts, the report and IRPAD's heads read them from here.
 DEGRADATION_TYPES = ("blur", "noise", "jpeg")
 NUM_BINS = 4
+# Geometry of a build that does not record it (build.json without patch_size/scale, or no
+# build.json); also the defaults of DegradationConfig.
+DEFAULT_PATCH_SIZE = 512
+DEFAULT_SCALE = 4
 
 
 class ShardFormatError(ValueError):

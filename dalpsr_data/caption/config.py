@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 
-from dalpsr_data.config_io import config_hash, to_dict
+from dalpsr_data.config_io import config_hash, opt, to_dict
 
 DEFAULT_INSTRUCTION = "Describe this image and its style in a very detailed manner"
 TAG_CLAUSE = " around the following tags: {tags}"
@@ -14,37 +14,40 @@ ENV_LLAVA = "DALPSR_LLAVA"
 # Options that change how fast the work runs but not what is written: a resumed run
 # may change them (captions do not depend on batch size under greedy decoding).
 RUNTIME_ONLY = ("gpus", "address", "batch_size", "tag_batch_size", "retries", "cpus_per_actor", "device")
+# --dtype (resolved) -> torch attribute name, for RAM and LLaVA alike (torch is imported by
+# the model loaders, not by this config module).
+TORCH_DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
 
 
 @dataclasses.dataclass(frozen=True)
 class CaptionConfig:
     """Options of `dalpsr-data caption` (the CLI flags carry the same names)."""
 
-    llava: str = ""  # local llava-1.5 HF folder; falls back to $DALPSR_LLAVA
-    tagger: str = "ram"  # "ram" or "none" (plain instruction, no tags)
-    ram_checkpoint: str = ""  # .pth or converted .safetensors; falls back to $DALPSR_RAM_CHECKPOINT
-    ram_variant: str = "ram"  # "ram" (paper, SeeSR) or "ram_plus"
-    ram_tag_list: str = ""  # default: ram_tag_list.txt beside the checkpoint
-    ram_thresholds: str = ""  # default: ram_tag_list_threshold.txt beside the checkpoint
-    ram_image_size: int = 384
-    ram_allow_unsafe_load: bool = False  # full unpickling of a trusted .pth
-    max_tags: int = 0  # 0 keeps every tag above its threshold; else the most probable N
-    instruction: str = DEFAULT_INSTRUCTION
-    vision_tower: str = ""  # LR-aligned tower saved by `dalpsr-train encoder`
-    image: str = "lr"  # which image is captioned: "lr" (paper) or "hr" (ablation)
-    max_new_tokens: int = 128
-    dtype: str = "auto"  # auto: bf16 on cuda, fp32 on cpu
-    device: str = "cuda"  # "cuda" or "cpu"
-    gpus: int = 1  # Ray actors, one GPU each (or one CPU each with --device cpu)
-    address: str = ""  # existing Ray cluster; empty starts a local one
-    batch_size: int = 16  # LLaVA images per generate call (halved on CUDA OOM)
-    tag_batch_size: int = 32  # RAM images per forward
-    retries: int = 2  # times a shard is redone after its actor crashed
-    cpus_per_actor: int = 1
+    llava: str = opt("", "Local LLaVA-1.5 HF folder (llava-hf/llava-1.5-7b-hf layout); empty: $DALPSR_LLAVA.")
+    tagger: str = opt("ram", "'ram' (RAM tags in the instruction) or 'none' (plain instruction).")
+    ram_checkpoint: str = opt("", "RAM/RAM++ .pth or converted .safetensors; empty: $DALPSR_RAM_CHECKPOINT.")
+    ram_variant: str = opt("ram", "'ram' (ram_swin_large_14m, as the paper and SeeSR) or 'ram_plus'.")
+    ram_tag_list: str = opt("", "ram_tag_list.txt; empty: the file beside the checkpoint.")
+    ram_thresholds: str = opt("", "ram_tag_list_threshold.txt; empty: the file beside the checkpoint.")
+    ram_image_size: int = opt(384, "RAM input resolution (384 for the released Swin-L).")
+    ram_allow_unsafe_load: bool = opt(False, "Fully unpickle a trusted .pth that weights-only loading refuses.")
+    max_tags: int = opt(0, "Most probable tags put in the instruction (0: every tag above its threshold).")
+    instruction: str = opt(DEFAULT_INSTRUCTION, "Instruction before the tag clause.")
+    vision_tower: str = opt("", "LR-aligned vision tower folder saved by `dalpsr-train encoder`.")
+    image: str = opt("lr", "Image captioned: 'lr' (the paper) or 'hr' (ablation).")
+    max_new_tokens: int = opt(128, "LLaVA tokens generated per caption.")
+    dtype: str = opt("auto", "auto (bf16 on cuda, fp32 on cpu), bf16, fp16 or fp32.")
+    device: str = opt("cuda", "'cuda' or 'cpu'.")
+    gpus: int = opt(1, "Ray actors, one GPU each (one CPU slot each with --device cpu).")
+    address: str = opt("", "Address of an existing Ray cluster (empty: start a local one).")
+    batch_size: int = opt(16, "Images per LLaVA generate call (halved on CUDA OOM).")
+    tag_batch_size: int = opt(32, "Images per RAM forward.")
+    retries: int = opt(2, "Times a shard is redone after its actor crashed.")
+    cpus_per_actor: int = opt(1, "CPU slots reserved per Ray actor.")
 
     def __post_init__(self) -> None:
         choices = {"tagger": ("ram", "none"), "ram_variant": ("ram", "ram_plus"), "image": ("lr", "hr"),
-                   "dtype": ("auto", "bf16", "fp16", "fp32"), "device": ("cuda", "cpu")}
+                   "dtype": ("auto", *TORCH_DTYPES), "device": ("cuda", "cpu")}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")

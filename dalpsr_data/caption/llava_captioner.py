@@ -12,14 +12,13 @@ from typing import Any, Sequence
 
 from PIL import Image
 
-from dalpsr_data.caption.config import ENV_LLAVA, CaptionConfig
+from dalpsr_data.caption.config import ENV_LLAVA, TORCH_DTYPES, CaptionConfig
 from dalpsr_data.caption.instruction import clean_answer, llava_prompt
 from dalpsr_data.caption.interfaces import Models
 from dalpsr_data.caption.llava_io import load_vision_tower
 from dalpsr_data.caption.ram_tagger import RamTagger
 from dalpsr_data.config_io import ConfigError
 
-DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
 REQUIRED_FILES = ("config.json", "tokenizer_config.json")
 
 
@@ -52,7 +51,7 @@ class LlavaCaptioner:
         folder = check_llava_folder(cfg)
         processor = AutoProcessor.from_pretrained(folder, local_files_only=True)
         model = LlavaForConditionalGeneration.from_pretrained(
-            folder, local_files_only=True, dtype=getattr(torch, DTYPES[cfg.torch_dtype_name]),
+            folder, local_files_only=True, dtype=getattr(torch, TORCH_DTYPES[cfg.torch_dtype_name]),
             attn_implementation="sdpa")
         self._setup(model, processor, cfg, device, folder.name)
 

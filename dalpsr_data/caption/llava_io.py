@@ -17,7 +17,7 @@ from typing import Any
 
 from torch import nn
 
-from dalpsr_data.atomic import write_json_atomic
+from dalpsr_data.atomic import write_json_atomic, write_safetensors_atomic
 
 WEIGHTS_NAME = "vision_tower.safetensors"
 META_NAME = "vision_tower.json"
@@ -35,15 +35,11 @@ def find_vision_tower(model: nn.Module) -> nn.Module:
 
 def save_vision_tower(model: nn.Module, path: str | Path) -> Path:
     """Write the tower's weights and a small json into folder ``path``; returns the folder."""
-    from safetensors.torch import save_file
-
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     tower = find_vision_tower(model)
     state = {k: v.detach().contiguous().cpu().clone() for k, v in tower.state_dict().items()}
-    tmp = path / f".tmp-{WEIGHTS_NAME}"
-    save_file(state, str(tmp))
-    tmp.replace(path / WEIGHTS_NAME)
+    write_safetensors_atomic(path / WEIGHTS_NAME, state)
     config = getattr(tower, "config", None)
     meta: dict[str, Any] = {"format_version": FORMAT_VERSION, "class": type(tower).__name__,
                             "num_tensors": len(state),

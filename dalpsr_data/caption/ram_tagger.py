@@ -7,14 +7,12 @@ from typing import Any, Sequence
 
 from PIL import Image
 
-from dalpsr_data.caption.config import ENV_RAM, CaptionConfig
+from dalpsr_data.caption.config import ENV_RAM, TORCH_DTYPES, CaptionConfig
 from dalpsr_data.caption.interfaces import TagList
 from dalpsr_data.caption.ram import decode_tags, load_ram, preprocess_images, read_tag_files
 from dalpsr_data.caption.ram.checkpoint import RamCheckpointError
 from dalpsr_data.caption.ram.tags import TagFileError, default_tag_paths
 from dalpsr_data.config_io import ConfigError
-
-DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
 
 
 def ram_paths(cfg: CaptionConfig) -> tuple[Path, Path, Path]:
@@ -53,7 +51,7 @@ class RamTagger:
             raise ConfigError(str(e)) from e
         self.device = torch.device(device)
         model.to(self.device)
-        dtype = getattr(torch, DTYPES[cfg.torch_dtype_name])
+        dtype = getattr(torch, TORCH_DTYPES[cfg.torch_dtype_name])
         model.visual_encoder.to(dtype)
         self.dtype = dtype
         self.model = model

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from dalpsr_data.atomic import TMP_PREFIX, fsync_dir
+from dalpsr_data.atomic import write_safetensors_atomic
 from dalpsr_data.caption.ram import RamCheckpointError, load_ram, read_tag_files
 from dalpsr_data.caption.ram.checkpoint import tagging_state_dict
 from dalpsr_data.caption.ram.tags import TagFileError, default_tag_paths
@@ -29,9 +29,6 @@ def register(app: typer.Typer) -> None:
         The result loads without unpickling and without the BLIP text branches; copy the
         tag list and threshold files next to it.
         """
-        from safetensors.torch import save_file
-
-
         tag_default, thr_default = default_tag_paths(checkpoint)
         try:
             tags, _ = read_tag_files(tag_list or tag_default, thresholds or thr_default)
@@ -43,9 +40,7 @@ def register(app: typer.Typer) -> None:
             typer.echo("error: OUT must end in .safetensors", err=True)
             raise typer.Exit(2)
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(f"{TMP_PREFIX}{out.name}")
-        save_file(tagging_state_dict(model), str(tmp), metadata={"variant": variant, "num_tags": str(len(tags))})
-        tmp.replace(out)
-        fsync_dir(out.parent)
+        write_safetensors_atomic(out, tagging_state_dict(model),
+                                 metadata={"variant": variant, "num_tags": str(len(tags))})
         typer.echo(f"wrote {out} ({len(model.state_dict())} tensors, {info['skipped_keys']} keys skipped"
                    f"{', reweight_scale defaulted' if info['reweight_scale_default'] else ''})")

@@ -17,13 +17,13 @@ from typing import Any, Mapping
 import numpy as np
 
 from dalpsr_data.config_io import ConfigError
+from dalpsr_data.schema import DEGRADATION_TYPES, NUM_BINS
 from dalpsr_data.degradation.config import DegradationConfig, sampling_hash
 from dalpsr_data.degradation.sampling import sample_params
 from dalpsr_data.degradation.severity import severities
 from dalpsr_data.seeding import rng_for
 
-TYPES = ("blur", "noise", "jpeg")
-NUM_BINS = 4
+TYPES = DEGRADATION_TYPES  # the name this module's callers use; defined in dalpsr_data.schema
 QUANTILES = 1000
 VERSION = "v1"
 PACKAGED_TABLE = Path(__file__).with_name("calibration_v1.json")
@@ -102,5 +102,5 @@ def degrees(sev: Mapping[str, float], table: Mapping[str, Any]) -> dict[str, flo
 
 
 def bins(deg: Mapping[str, float]) -> dict[str, int]:
-    """Degree -> bin b with degree in [b/4, (b+1)/4) (1.0 falls into bin 3)."""
+    """Degree -> bin b with degree in [b/NUM_BINS, (b+1)/NUM_BINS) (1.0 falls into the last bin)."""
     return {t: int(min(NUM_BINS - 1, int(np.floor(deg[t] * NUM_BINS)))) for t in TYPES}

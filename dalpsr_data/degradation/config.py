@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from dalpsr_data import schema
 from dalpsr_data.config_io import config_hash, to_dict
 
 KERNEL_FAMILIES = ("iso", "aniso", "generalized_iso", "generalized_aniso", "plateau_iso", "plateau_aniso")
@@ -137,8 +138,8 @@ class FinalConfig:
 class DegradationConfig:
     """Everything that shapes an (HR, LR) pair. Loaded from the ``degradation:`` preset section."""
 
-    patch_size: int = 512
-    scale: int = 4
+    patch_size: int = schema.DEFAULT_PATCH_SIZE
+    scale: int = schema.DEFAULT_SCALE
     # USM on the GT before any degradation: 51x51 Gaussian, sigma 8, weight 0.5, threshold 10/255
     usm_kernel_size: int = 51
     usm_sigma: float = 8.0

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
-from dalpsr_data.atomic import TMP_PREFIX, write_json_atomic
+from dalpsr_data.atomic import write_json_atomic, write_safetensors_atomic
 from dalpsr_data.config_io import from_dict
 from dalpsr_model.irpad.model import Irpad, IrpadArch
 from dalpsr_model.irpad.prompts import degradation_prompts
@@ -23,9 +23,8 @@ def save_irpad(model: Irpad, out: str | Path, extra: dict[str, Any] | None = Non
     """Write weights (temp name + rename) then the json; returns the weights path."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    tmp = out / f"{TMP_PREFIX}{WEIGHTS}"
-    save_file({k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}, str(tmp))
-    tmp.replace(out / WEIGHTS)
+    write_safetensors_atomic(out / WEIGHTS, {k: v.detach().cpu().contiguous().clone()
+                                             for k, v in model.state_dict().items()})
     write_json_atomic(out / META, {"format": FORMAT, "arch": dataclasses.asdict(model.arch),
                                    "prompts": degradation_prompts(), **(extra or {})})
     return out / WEIGHTS
