@@ -15,6 +15,7 @@ from dalpsr_data.caption.run import run_caption
 from dalpsr_data.caption.sidecar import iter_captioned_samples
 from dalpsr_data.config_io import ConfigError
 from tests.caption.faults import WrappingFactory
+from tests.caption.tiny_ram import TINY_IMAGE_SIZE, TINY_TAGS
 
 FIELDS = {"key": str, "status": str, "reason": str, "image": str, "tags": list, "tag_probs": list,
           "instruction": str, "caption": str}
@@ -34,7 +35,7 @@ def reference(tmp_path_factory, tiny_llava_dir, tiny_ram_path):
     from dalpsr_data.caption.config import CaptionConfig
     from tests.caption.conftest import write_tiny_build
 
-    cfg = CaptionConfig(llava=str(tiny_llava_dir), ram_checkpoint=str(tiny_ram_path), ram_image_size=64,
+    cfg = CaptionConfig(llava=str(tiny_llava_dir), ram_checkpoint=str(tiny_ram_path), ram_image_size=TINY_IMAGE_SIZE,
                         device="cpu", batch_size=4, tag_batch_size=4, max_new_tokens=6)
     root = write_tiny_build(tmp_path_factory.mktemp("ref") / "build", [5, 3], hr_size=128)
     summary = run_caption(root, cfg, executor="local")
@@ -59,7 +60,7 @@ def test_sidecars_follow_the_schema_and_join_by_key(reference):
     saved = json.loads((root / "captions" / "caption.json").read_text())
     assert saved["config"]["batch_size"] == 4 and saved["models"]["ram"]["checkpoint"] == "ram_tiny.pth"
     marker = json.loads((root / "captions" / "shard-000000.done.json").read_text())
-    assert marker["samples"] == 5 and marker["models"]["tagger"]["num_tags"] == 8
+    assert marker["samples"] == 5 and marker["models"]["tagger"]["num_tags"] == len(TINY_TAGS)
 
 
 def test_results_do_not_depend_on_batch_size(tmp_path, caption_cfg, reference):

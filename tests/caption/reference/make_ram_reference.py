@@ -1,0 +1,207 @@
+"""Reference RAM / RAM++ tags and probabilities from the official recognize-anything code.
+
+Produces ``ram_reference.json`` beside this file. The project's tests regenerate the same
+checkpoints WITHOUT the official code (``official_state_dict`` below: the official keys,
+shapes and weight ties recorded in the JSON, values drawn from one seeded torch Generator
+in key order), load them with the project's loader and compare with the probabilities the
+official inference computed here.
+
+Official code: https://github.com/xinyu1205/recognize-anything at commit
+``7cb804a8609e9f4b1a50b7f31436d2df40bb9481`` (never copied into this repository).
+
+How to regenerate (a scratch environment outside the project; the official code needs
+transformers 4.x, the project 5.x)::
+
+    python -m venv /tmp/ramvenv
+    # make torch / timm / numpy / pillow / torchvision / scipy visible (e.g. a .pth file
+    # pointing at the project venv's site-packages), then:
+    /tmp/ramvenv/bin/pip install "transformers==4.38.2" "fairscale==0.4.4"
+    git clone https://github.com/xinyu1205/recognize-anything /tmp/ramref  # then check out the commit
+    /tmp/ramvenv/bin/python tests/caption/reference/make_ram_reference.py --official /tmp/ramref
+
+The official model classes are instantiated at the released Swin-L geometry (patch 4,
+depths 2/2/18/2, heads 6/12/24/48, window 12 at 384 and 7 at 224) with small widths
+(embed 12, tagging head hidden 32, BERT branches of 2 layers), 12 tags and a threshold
+file whose 1.0 entries switch tags off as the released file does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import tempfile
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+OFFICIAL_COMMIT = "7cb804a8609e9f4b1a50b7f31436d2df40bb9481"
+REFERENCE_JSON = Path(__file__).with_name("ram_reference.json")
+# Tag list and thresholds given to both implementations. 1.0 switches a tag off
+# (ten such lines in the released ram_tag_list_threshold.txt).
+TAGS = ["flower", "lotus", "water", "sky", "building", "dog", "car", "tree", "body", "cocktail table",
+        "grass", "road"]
+THRESHOLDS = [0.5, 0.6, 1.0, 0.55, 0.45, 0.65, 0.5, 0.7, 1.0, 0.6, 0.4, 0.5]
+EMBED_DIM = 12  # Swin-L uses 192; heads 6/12/24/48 -> 2 channels per head
+SWIN = {384: dict(window_size=12), 224: dict(window_size=7)}
+DEPTHS, HEADS = [2, 2, 18, 2], [6, 12, 24, 48]
+# Tagging head (q2l_config.json: 768 hidden, 4 heads, 2 layers) and BERT branches, small.
+Q2L = dict(hidden_size=32, num_attention_heads=4, num_hidden_layers=2, intermediate_size=64)
+MED = dict(hidden_size=32, num_attention_heads=4, num_hidden_layers=2, intermediate_size=64, vocab_size=40)
+CASES = {f"{variant}_swinl{size}": dict(variant=variant, image_size=size, seed=seed)
+         for seed, (variant, size) in enumerate([("ram", 384), ("ram_plus", 384), ("ram", 224),
+                                                  ("ram_plus", 224)])}
+IMAGE_SEED = 1234
+IMAGE_SIZES = [(384, 384), (300, 200), (97, 131), (512, 320)]  # (width, height)
+BUFFERS = ("relative_position_index", "attn_mask", "position_ids")
+
+
+def make_images(seed: int = IMAGE_SEED) -> list[Image.Image]:
+    """Fixed RGB test images, integer arithmetic only (bit-identical everywhere).
+
+    Each is a coarse random colour grid (blocks of 16-48 px) plus small per-pixel noise.
+    """
+    rng = np.random.default_rng(seed)
+    images = []
+    for w, h in IMAGE_SIZES:
+        block = int(rng.integers(16, 49))
+        grid = rng.integers(0, 256, (h // block + 1, w // block + 1, 3), dtype=np.int64)
+        big = np.repeat(np.repeat(grid, block, axis=0), block, axis=1)[:h, :w]
+        noise = rng.integers(-12, 13, (h, w, 3), dtype=np.int64)
+        images.append(Image.fromarray(np.clip(big + noise, 0, 255).astype(np.uint8)))
+    return images
+
+
+def write_tag_files(folder: Path, thresholds: list[float] | None = None) -> tuple[Path, Path]:
+    """The official file names (ram_tag_list.txt, ram_tag_list_threshold.txt) in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tag_list, thr = folder / "ram_tag_list.txt", folder / "ram_tag_list_threshold.txt"
+    tag_list.write_text("\n".join(TAGS) + "\n", encoding="utf-8")
+    thr.write_text("\n".join(str(v) for v in (thresholds or THRESHOLDS)) + "\n", encoding="utf-8")
+    return tag_list, thr
+
+
+def _draw(key: str, shape: list[int], gen: torch.Generator) -> torch.Tensor:
+    """One float tensor: LayerNorm gains near 1, small biases, weights ~ N(0, 1/fan_in), a wide fc."""
+    z = torch.randn(shape, generator=gen, dtype=torch.float32)
+    if not shape:  # RAM++ reweight_scale
+        return math.log(1 / 0.07) + 0.1 * z
+    if "norm" in key.lower() and key.endswith(".weight"):
+        return 1.0 + 0.1 * z
+    if key.endswith(".bias"):
+        return 0.05 * z
+    if "relative_position_bias_table" in key:
+        return 0.5 * z
+    if key == "label_embed":
+        return z
+    if key == "fc.weight":  # spread the logits so tags fall on both sides of their thresholds
+        return 4.0 * z / math.sqrt(shape[1])
+    return z / math.sqrt(math.prod(shape[1:]))
+
+
+def official_state_dict(spec: list[list], seed: int) -> "OrderedDict[str, torch.Tensor]":
+    """The checkpoint's ``'model'`` entry from a recorded key spec.
+
+    ``spec`` rows are ``[key, shape, dtype, tied_to]``. Buffers (relative position index,
+    attention masks, position ids) are zeros: both loaders drop or never use them. A key
+    tied to an earlier one (the official model shares tagging-head weights with its
+    tag encoder) gets that tensor's values, as a saved tied model does.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    out: OrderedDict[str, torch.Tensor] = OrderedDict()
+    for key, shape, dtype, tied in spec:
+        if tied:
+            out[key] = out[tied].clone()
+        elif any(b in key for b in BUFFERS) or dtype != "float32":
+            out[key] = torch.zeros(shape, dtype=getattr(torch, dtype))
+        else:
+            out[key] = _draw(key, shape, gen)
+    return out
+
+
+def load_reference() -> dict:
+    return json.loads(REFERENCE_JSON.read_text(encoding="utf-8"))
+
+
+# ---- below: only run with the official code (never imported by the tests' code paths) ----
+
+def _configs(folder: Path, official: Path) -> None:
+    """Small-width copies of the official configs in a CONFIG_PATH layout."""
+    for name, sizes in (("med_config.json", MED), ("q2l_config.json", Q2L)):
+        cfg = json.loads((official / "ram" / "configs" / name).read_text())
+        cfg.update(sizes)
+        (folder / "configs").mkdir(parents=True, exist_ok=True)
+        (folder / "configs" / name).write_text(json.dumps(cfg))
+    (folder / "configs" / "swin").mkdir(exist_ok=True)
+    for size, extra in SWIN.items():
+        cfg = dict(vision_width=EMBED_DIM * 8, image_res=size, embed_dim=EMBED_DIM, depths=DEPTHS,
+                   num_heads=HEADS, **extra)
+        (folder / "configs" / "swin" / f"config_swinL_{size}.json").write_text(json.dumps(cfg))
+    write_tag_files(folder / "data")
+    (folder / "data" / "ram_tag_list_chinese.txt").write_text("\n".join(TAGS) + "\n")
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "picture", "of"]
+    (folder / "tok").mkdir(exist_ok=True)
+    (folder / "tok" / "vocab.txt").write_text("\n".join(vocab) + "\n")
+
+
+def _spec(model: torch.nn.Module) -> list[list]:
+    first: dict[int, str] = {}
+    rows = []
+    for key, t in model.state_dict(keep_vars=True).items():
+        ptr = t.data_ptr()
+        tied = first.get(ptr) if t.numel() else None
+        first.setdefault(ptr, key)
+        rows.append([key, list(t.shape), str(t.dtype).removeprefix("torch."), tied])
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--official", type=Path, required=True, help="recognize-anything checkout")
+    parser.add_argument("--out", type=Path, default=REFERENCE_JSON)
+    args = parser.parse_args()
+    sys.path.insert(0, str(args.official))
+    import ram.models.utils as official_utils  # noqa: F401  (registers the submodules)
+    from ram import get_transform
+
+    cfg_root = Path(tempfile.mkdtemp(prefix="ramcfg-"))
+    _configs(cfg_root, args.official)
+    for name in ("ram.models.utils", "ram.models.ram", "ram.models.ram_plus"):
+        sys.modules[name].CONFIG_PATH = cfg_root  # configs, threshold file, Swin sizes
+    builders = {"ram": sys.modules["ram.models.ram"].ram, "ram_plus": sys.modules["ram.models.ram_plus"].ram_plus}
+    images = make_images()
+    result = {"official_commit": OFFICIAL_COMMIT, "tags": TAGS, "thresholds": THRESHOLDS,
+              "image_seed": IMAGE_SEED, "image_sizes": IMAGE_SIZES, "cases": {}}
+    for name, case in CASES.items():
+        kwargs = dict(image_size=case["image_size"], vit="swin_l", med_config=str(cfg_root / "configs/med_config.json"),
+                      tag_list=str(cfg_root / "data/ram_tag_list.txt"),
+                      tag_list_chinese=str(cfg_root / "data/ram_tag_list_chinese.txt"),
+                      text_encoder_type=str(cfg_root / "tok"))
+        torch.manual_seed(0)  # the official constructor draws its own init; overwritten below
+        spec = _spec(builders[case["variant"]](**kwargs))
+        ckpt = cfg_root / f"{name}.pth"
+        torch.save({"model": official_state_dict(spec, case["seed"])}, ckpt)
+        model = builders[case["variant"]](pretrained=str(ckpt), **kwargs).eval()
+        logits: list[torch.Tensor] = []
+        model.fc.register_forward_hook(lambda m, i, o: logits.append(o.squeeze(-1)))
+        transform = get_transform(image_size=case["image_size"])
+        rows = []
+        for im in images:
+            with torch.no_grad():
+                tags, _ = model.generate_tag(transform(im).unsqueeze(0))
+            rows.append({"tags": [t for t in tags[0].split(" | ") if t],
+                         "probs": torch.sigmoid(logits[-1][0]).tolist()})
+        result["cases"][name] = {**case, "swin": dict(embed_dim=EMBED_DIM, depths=DEPTHS, num_heads=HEADS,
+                                                       **SWIN[case["image_size"]]),
+                                 "keys": spec, "images": rows}
+        print(name, [r["tags"] for r in rows])
+    args.out.write_text(json.dumps(result, separators=(",", ":")) + "\n", encoding="utf-8")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
