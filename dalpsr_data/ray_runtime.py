@@ -5,6 +5,15 @@ Ray >= 2.59 turns token authentication on for local clusters, writes the token t
 keep token auth on but hand Ray a fresh in-memory token (``RAY_AUTH_TOKEN``) so no file
 is written, and give it a private temporary folder that is removed on shutdown. With an
 ``address`` the existing cluster's own settings (and token) are used unchanged.
+
+Ray reads ``RAY_AUTH_MODE`` once, when it is first imported, so this module owns the
+first ``import ray`` of the project: code that needs Ray calls :func:`init_ray` (or
+:func:`import_ray` after it), never ``import ray`` on its own before that.
+
+``ray.init`` replaces the process's SIGTERM handler (Python's and, in its C++ core, one
+that prints a stack dump on SIGTERM). ``init_ray`` puts back the SIGINT/SIGTERM handlers
+that were there before, so a command's own handling of Ctrl-C and ``kill`` stays in force
+(see dalpsr_data/interrupt.py).
 """
 
 from __future__ import annotations
@@ -14,7 +23,10 @@ import contextlib
 import os
 import secrets
 import shutil
+import signal
+import sys
 import tempfile
+import threading
 from typing import Any
 
 _state: dict[str, Any] = {"temp_dir": None, "owned": False}
@@ -22,6 +34,11 @@ _state: dict[str, Any] = {"temp_dir": None, "owned": False}
 
 def _cleanup_temp_dir() -> None:
     path = _state.get("temp_dir")
+    if path and _state.get("owned"):  # at exit: stop Ray first, or it writes into the folder again
+        import ray
+
+        with contextlib.suppress(Exception):
+            ray.shutdown()
     if path:
         shutil.rmtree(path, ignore_errors=True)
         _state["temp_dir"] = None
@@ -65,20 +82,47 @@ def _embedded_auth_env() -> None:
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
 
+def import_ray(address: str | None = None):  # noqa: ANN201 (the ray module)
+    """``import ray`` with the embedded-cluster auth environment set first (none with an address)."""
+    if not address:
+        _embedded_auth_env()
+    import ray
+
+    return ray
+
+
 def init_ray(address: str | None = None, num_cpus: int | None = None,
              num_gpus: int | None = None, quiet: bool = True) -> bool:
     """Make sure Ray is initialised; returns True when this call started it.
 
     Reuses an already running Ray in this process (tests share one session).
     """
-    if not address:
-        # Before `import ray`: Ray's core reads RAY_AUTH_MODE once, when it is first imported
-        # (set later, the GCS starts with token auth but the driver's client has none).
-        _embedded_auth_env()
-    import ray
-
+    # Before `import ray`: Ray's core reads RAY_AUTH_MODE once, when it is first imported
+    # (set later, the GCS starts with token auth but the driver's client has none).
+    ray = import_ray(address)
     if ray.is_initialized():
         return False
+    handlers = _signal_handlers()
+    try:
+        return _init(ray, address, num_cpus, num_gpus, quiet)
+    finally:
+        _restore(handlers)
+
+
+def _signal_handlers() -> dict[int, object]:
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+
+
+def _restore(handlers: dict[int, object]) -> None:
+    for sig, handler in handlers.items():
+        if handler is not None:  # None: installed outside Python, cannot be put back
+            signal.signal(sig, handler)  # type: ignore[arg-type]
+
+
+def _init(ray, address: str | None, num_cpus: int | None, num_gpus: int | None,  # noqa: ANN001
+          quiet: bool) -> bool:
     common = dict(log_to_driver=not quiet, logging_level="ERROR", configure_logging=True)
     if address:
         ray.init(address=address, **common)
@@ -97,9 +141,9 @@ def init_ray(address: str | None = None, num_cpus: int | None = None,
 
 def shutdown_ray() -> None:
     """Shut down a Ray this module started and delete its temporary folder."""
-    import ray
-
-    with contextlib.suppress(Exception):
-        ray.shutdown()
-    _cleanup_temp_dir()
+    ray = sys.modules.get("ray")
+    if ray is not None:
+        with contextlib.suppress(Exception):
+            ray.shutdown()
     _state["owned"] = False
+    _cleanup_temp_dir()

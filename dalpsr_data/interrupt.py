@@ -1,0 +1,57 @@
+"""Ctrl-C and ``kill``: one line on stderr and the conventional exit status, at the CLI boundary.
+
+``with exit_on_signals("rerun the same command to resume"):`` around a command's work
+turns SIGINT and SIGTERM into :class:`Interrupted` (a KeyboardInterrupt, so every
+``finally`` on the way runs: temporaries are removed, an embedded Ray is shut down and its
+folder deleted), then prints ``interrupted; <hint>`` and exits 130 (SIGINT) or 143
+(SIGTERM). A second signal while that cleanup runs ends the process at once.
+``ray_runtime.init_ray`` keeps these handlers in force over ``ray.init``, which would
+otherwise install its own (a C++ stack dump on SIGTERM).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+from typing import Any, Iterator
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Interrupted(KeyboardInterrupt):
+    """Raised in the main thread by SIGINT or SIGTERM; ``exit_code`` is 128 + the signal."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+        self.exit_code = 128 + signum
+
+
+def _message(hint: str) -> str:
+    return f"interrupted; {hint}" if hint else "interrupted"
+
+
+@contextlib.contextmanager
+def exit_on_signals(hint: str = "") -> Iterator[None]:
+    """See the module docstring. ``hint`` is said only where it is true (a resumable command)."""
+    state: dict[str, Any] = {"seen": None}
+
+    def handler(signum: int, frame: Any) -> None:
+        if state["seen"] is not None:  # a second signal during the cleanup: stop now
+            os.write(2, (_message(hint) + "\n").encode())
+            os._exit(128 + signum)
+        state["seen"] = signum
+        raise Interrupted(signum)
+
+    old = {s: signal.signal(s, handler) for s in SIGNALS}
+    try:
+        yield
+    except KeyboardInterrupt as e:  # Interrupted, or a KeyboardInterrupt raised elsewhere
+        code = getattr(e, "exit_code", 128 + signal.SIGINT)
+        print(_message(hint), file=sys.stderr, flush=True)
+        raise SystemExit(code) from None
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)

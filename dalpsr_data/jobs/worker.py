@@ -1,0 +1,96 @@
+"""One attempt of one job, wherever it runs: this process, a Ray task or a Ray actor.
+
+``execute`` calls the job function, then writes the job's commit marker (when it has
+one) through :mod:`dalpsr_data.atomic`, after the function has committed its own output:
+a marker therefore always describes a complete output. Inside the function,
+:func:`advance` reports finished units (patches, images) so the driver's progress moves
+within a job, not only between jobs; a retried attempt restarts its count at 0.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any, Callable
+
+from dalpsr_data.atomic import write_json_atomic
+
+_sink: dict[str, Any] = {"counts": None, "job": None}
+
+
+class UnitCounts:
+    """Units finished per running job (a plain object locally, a Ray actor under Ray).
+
+    ``listener`` (local use only) is told of every change, so the bar follows at once.
+    """
+
+    def __init__(self, listener: Callable[[], None] | None = None) -> None:
+        self.counts: dict[str, int] = {}
+        self._listener = listener
+
+    def start(self, job_id: str) -> None:
+        self.counts[job_id] = 0
+
+    def add(self, job_id: str, n: int) -> None:
+        self.counts[job_id] = self.counts.get(job_id, 0) + n
+        if self._listener is not None:
+            self._listener()
+
+    def forget(self, job_id: str) -> None:
+        self.counts.pop(job_id, None)
+
+    def snapshot(self) -> dict[str, int]:
+        return dict(self.counts)
+
+
+def _call(counts: Any, method: str, *args: Any) -> None:
+    """``counts.method(*args)``: direct on a local object, fire-and-forget on a Ray actor."""
+    fn = getattr(counts, method)
+    fn.remote(*args) if hasattr(fn, "remote") else fn(*args)
+
+
+def advance(n: int = 1) -> None:
+    """Called by a job function: ``n`` more units of the current job are done.
+
+    Outside a job (a direct call in a test or a benchmark) it does nothing.
+    """
+    if _sink["counts"] is not None:
+        _call(_sink["counts"], "add", _sink["job"], n)
+
+
+def execute(fn: Callable[..., Any], job: Any, state: Any, counts: Any,
+            with_state: bool) -> tuple[Any, float]:
+    """Run ``fn(job.payload)`` (or ``fn(job.payload, state)``), then commit ``job.marker``.
+
+    Returns (what fn returned, seconds). With a marker, fn must return the marker's content
+    (a JSON-able mapping); it is written with sorted keys, so equal content gives equal bytes.
+    """
+    if counts is not None:
+        _call(counts, "start", job.id)
+    _sink.update(counts=counts, job=job.id)
+    t0 = time.perf_counter()
+    try:
+        result = fn(job.payload, state) if with_state else fn(job.payload)
+    finally:
+        _sink.update(counts=None, job=None)
+    if job.marker is not None:
+        if not isinstance(result, Mapping):
+            raise TypeError(f"job {job.id}: a job with a marker must return its content as a "
+                            f"mapping, got {type(result).__name__}")
+        write_json_atomic(job.marker, dict(result))
+    return result, time.perf_counter() - t0
+
+
+def run_task(fn: Callable[..., Any], job: Any, counts: Any) -> tuple[Any, float]:
+    """The body of a plain Ray task (no state)."""
+    return execute(fn, job, None, counts, False)
+
+
+class JobActor:
+    """The body of a Ray actor: ``setup()`` builds its state (models) once; one job per call."""
+
+    def __init__(self, setup: Callable[[], Any]) -> None:
+        self.state = setup()
+
+    def run(self, fn: Callable[..., Any], job: Any, counts: Any) -> tuple[Any, float]:
+        return execute(fn, job, self.state, counts, True)
