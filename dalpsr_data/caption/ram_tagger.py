@@ -10,7 +10,8 @@ from PIL import Image
 from dalpsr_data.caption.config import ENV_RAM, TORCH_DTYPES, CaptionConfig
 from dalpsr_data.caption.interfaces import TagList
 from dalpsr_data.caption.ram import decode_tags, load_ram, preprocess_images, read_tag_files
-from dalpsr_data.caption.ram.checkpoint import RamCheckpointError
+from dalpsr_data.caption.ram.checkpoint import RamCheckpointError, check_checkpoint_file
+from dalpsr_data.caption.ram.options import CAPTION_OPTIONS
 from dalpsr_data.caption.ram.tags import TagFileError, default_tag_paths
 from dalpsr_data.config_io import ConfigError
 
@@ -21,10 +22,10 @@ def ram_paths(cfg: CaptionConfig) -> tuple[Path, Path, Path]:
     if not cfg.ram_checkpoint:
         raise ConfigError(f"no RAM checkpoint: pass --ram-checkpoint PATH (or set ${ENV_RAM}), "
                           f"or --tagger none to caption without tags")
-    ckpt = Path(cfg.ram_checkpoint)
-    if not ckpt.is_file():
-        raise ConfigError(f"RAM checkpoint {ckpt} not found: pass the local path of ram_swin_large_14m.pth "
-                          f"with --ram-checkpoint")
+    try:  # exists and looks like a checkpoint: a wrong file fails before any work
+        ckpt = check_checkpoint_file(cfg.ram_checkpoint, CAPTION_OPTIONS)
+    except RamCheckpointError as e:
+        raise ConfigError(str(e)) from e
     tag_default, thr_default = default_tag_paths(ckpt)
     tag_list = Path(cfg.ram_tag_list) if cfg.ram_tag_list else tag_default
     thresholds = Path(cfg.ram_thresholds) if cfg.ram_thresholds else thr_default

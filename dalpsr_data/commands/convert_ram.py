@@ -9,7 +9,9 @@ import typer
 
 from dalpsr_data.atomic import write_safetensors_atomic
 from dalpsr_data.caption.ram import RamCheckpointError, load_ram, read_tag_files
-from dalpsr_data.caption.ram.checkpoint import tagging_state_dict
+from dalpsr_data.caption.ram.arch import VARIANTS
+from dalpsr_data.caption.ram.checkpoint import check_checkpoint_file, tagging_state_dict
+from dalpsr_data.caption.ram.options import CONVERT_OPTIONS
 from dalpsr_data.caption.ram.tags import TagFileError, default_tag_paths
 
 
@@ -31,14 +33,17 @@ def register(app: typer.Typer) -> None:
         """
         tag_default, thr_default = default_tag_paths(checkpoint)
         try:
-            tags, _ = read_tag_files(tag_list or tag_default, thresholds or thr_default)
-            model, info = load_ram(checkpoint, variant, len(tags), image_size, allow_unsafe_load)
+            if out.suffix != ".safetensors":
+                raise ValueError(f"OUT must end in .safetensors, got {out}")
+            if variant not in VARIANTS:
+                raise ValueError(f"--variant must be one of {', '.join(VARIANTS)}, got {variant!r}")
+            # The checkpoint first: a wrong CHECKPOINT must not be reported as a missing tag list.
+            check_checkpoint_file(checkpoint, CONVERT_OPTIONS)
+            tags, _ = read_tag_files(tag_list or tag_default, thresholds or thr_default, CONVERT_OPTIONS)
+            model, info = load_ram(checkpoint, variant, len(tags), image_size, allow_unsafe_load, CONVERT_OPTIONS)
         except (RamCheckpointError, TagFileError, ValueError) as e:
             typer.echo(f"error: {e}", err=True)
             raise typer.Exit(2) from e
-        if out.suffix != ".safetensors":
-            typer.echo("error: OUT must end in .safetensors", err=True)
-            raise typer.Exit(2)
         out.parent.mkdir(parents=True, exist_ok=True)
         write_safetensors_atomic(out, tagging_state_dict(model),
                                  metadata={"variant": variant, "num_tags": str(len(tags))})

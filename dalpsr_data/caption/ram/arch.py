@@ -86,7 +86,7 @@ def infer_arch(state: Mapping[str, torch.Tensor], variant: str, num_tags: int,
         per_tag = 1
         if label_rows != num_tags:
             raise ValueError(f"label_embed has {label_rows} rows but the tag list has {num_tags} lines "
-                             f"(a RAM++ checkpoint? then use --ram-variant ram_plus)")
+                             f"(a RAM++ checkpoint, variant ram_plus?)")
     else:
         per_tag, rest = divmod(label_rows, num_tags)
         if rest or per_tag < 1:

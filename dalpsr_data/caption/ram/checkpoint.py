@@ -20,6 +20,7 @@ import torch
 
 from dalpsr_data.caption.ram.arch import RamArch, infer_arch
 from dalpsr_data.caption.ram.model import DEFAULT_REWEIGHT_SCALE, RamModel
+from dalpsr_data.caption.ram.options import CAPTION_OPTIONS, RamOptionNames
 
 # Prefixes closed-set tagging does not need (the official model deletes or never uses them).
 SKIPPED_PREFIXES = ("tag_encoder.", "text_decoder.", "tagging_head.embeddings.", "visual_encoder_m.")
@@ -31,28 +32,64 @@ class RamCheckpointError(ValueError):
     """The RAM weights are missing, unreadable or do not match the architecture."""
 
 
-def read_state_dict(path: str | Path, allow_unsafe_load: bool = False) -> dict[str, torch.Tensor]:
-    """Tensors of a RAM checkpoint: official ``.pth`` (its ``'model'`` entry) or ``.safetensors``.
+# torch.save writes a zip archive (since 1.6) or, in the legacy format, a pickle that
+# opens with protocol 2 and a LONG1 magic number.
+ZIP_MAGIC = b"PK\x03\x04"
+LEGACY_TORCH_MAGIC = b"\x80\x02\x8a\n"
 
-    ``.pth`` files are read with ``weights_only=True``; a file whose extra entries
-    (optimizer, config objects) need full unpickling is refused unless the caller
-    passes ``allow_unsafe_load`` for a file it trusts.
+
+def check_checkpoint_file(path: str | Path, names: RamOptionNames = CAPTION_OPTIONS) -> Path:
+    """The path, checked to exist and to look like a PyTorch or safetensors file (reads 8 bytes).
+
+    Raises RamCheckpointError naming the calling command's option (``names``).
     """
     path = Path(path)
     if not path.is_file():
         raise RamCheckpointError(f"RAM checkpoint {path} not found: download ram_swin_large_14m.pth "
-                                 f"(or ram_plus_swin_large_14m.pth) yourself and pass its path with --ram-checkpoint")
+                                 f"(or ram_plus_swin_large_14m.pth) yourself and pass its path {names.checkpoint}")
+    with path.open("rb") as f:
+        head = f.read(8)
+    if path.suffix != ".safetensors" and not head.startswith((ZIP_MAGIC, LEGACY_TORCH_MAGIC)):
+        raise RamCheckpointError(f"{path} is not a PyTorch checkpoint (neither a torch.save zip archive nor a "
+                                 f"legacy torch.save file): pass the official .pth {names.checkpoint}")
+    return path
+
+
+def _refusal(e: Exception) -> str:
+    """The informative line of torch's weights-only refusal (the unsupported global)."""
+    lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+    return next((ln for ln in lines if "Unsupported global" in ln), lines[0] if lines else type(e).__name__)
+
+
+def read_state_dict(path: str | Path, allow_unsafe_load: bool = False,
+                    names: RamOptionNames = CAPTION_OPTIONS) -> dict[str, torch.Tensor]:
+    """Tensors of a RAM checkpoint: official ``.pth`` (its ``'model'`` entry) or ``.safetensors``.
+
+    ``.pth`` files are read with ``weights_only=True``; a file whose extra entries
+    (optimizer, config objects) need full unpickling is refused unless the caller
+    passes ``allow_unsafe_load`` for a file it trusts. Messages name ``names``' options.
+    """
+    path = check_checkpoint_file(path, names)
     if path.suffix == ".safetensors":
         from safetensors.torch import load_file
 
-        return load_file(str(path))
+        try:
+            return load_file(str(path))
+        except Exception as e:  # safetensors raises its own error type for a bad header
+            raise RamCheckpointError(f"{path} is not a readable safetensors file ({e}): convert the "
+                                     f"official .pth again with `dalpsr-data convert-ram`") from e
     try:
         ckpt: Any = torch.load(path, map_location="cpu", weights_only=not allow_unsafe_load)
     except pickle.UnpicklingError as e:
+        if allow_unsafe_load:  # fully unpickled and still unreadable: a damaged file
+            raise RamCheckpointError(f"{path} is not a readable PyTorch checkpoint ({_refusal(e)})") from e
+        convert = (f", or convert it once with `dalpsr-data convert-ram --allow-unsafe-load` and use the "
+                   f".safetensors file" if names.suggest_convert else "")
         raise RamCheckpointError(
-            f"{path} holds objects that torch.load(weights_only=True) refuses ({str(e).splitlines()[0]}). "
-            f"If you trust this file, pass --ram-allow-unsafe-load (full unpickling can run code), "
-            f"or convert it once with `dalpsr-data convert-ram` and use the .safetensors file") from e
+            f"{path} holds objects that torch.load(weights_only=True) refuses ({_refusal(e)}). "
+            f"If you trust this file, pass {names.allow_unsafe_load} (full unpickling can run code){convert}") from e
+    except (RuntimeError, EOFError, OSError, ValueError) as e:  # truncated or corrupt archive
+        raise RamCheckpointError(f"{path} is not a readable PyTorch checkpoint ({str(e).splitlines()[0]})") from e
     state = ckpt.get("model", ckpt) if isinstance(ckpt, dict) else None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise RamCheckpointError(f"{path}: expected a dict with a 'model' state dict of tensors")
@@ -94,19 +131,21 @@ def _to_timm_swin(state: dict[str, torch.Tensor], model: RamModel) -> dict[str, 
 
 
 def load_ram(path: str | Path, variant: str, num_tags: int, image_size: int = 384,
-             allow_unsafe_load: bool = False) -> tuple[RamModel, dict[str, Any]]:
+             allow_unsafe_load: bool = False, names: RamOptionNames = CAPTION_OPTIONS
+             ) -> tuple[RamModel, dict[str, Any]]:
     """Build a RamModel from a checkpoint with a strict key check; returns (model, load info).
 
     ``num_tags`` is the length of the tag list placed beside the checkpoint. The model is
     in eval mode, fp32, on CPU. ``info`` records the architecture, skipped key count and
     whether RAM++'s ``reweight_scale`` fell back to log(1/0.07).
     """
-    raw = read_state_dict(path, allow_unsafe_load)
+    raw = read_state_dict(path, allow_unsafe_load, names)
     state, skipped = rename_official(raw)
     try:
         arch: RamArch = infer_arch(state, variant, num_tags, image_size)
     except (KeyError, ValueError) as e:
-        raise RamCheckpointError(f"{path}: not a {variant} checkpoint that fits the tag list ({e})") from e
+        raise RamCheckpointError(f"{path}: not a {variant} checkpoint that fits the tag list ({e}); "
+                                 f"check {names.variant} and {names.tag_list}") from e
     model = RamModel(arch)
     state = _to_timm_swin(state, model)
     info: dict[str, Any] = {"arch": arch, "skipped_keys": len(skipped), "reweight_scale_default": False}
@@ -122,7 +161,7 @@ def load_ram(path: str | Path, variant: str, num_tags: int, image_size: int = 38
         raise RamCheckpointError(
             f"{path} does not match the {variant} architecture: missing {missing[:5]} ({len(missing)}), "
             f"unexpected {unexpected[:5]} ({len(unexpected)}), wrong shape {wrong[:5]} ({len(wrong)}); "
-            f"check --ram-variant and --ram-image-size")
+            f"check {names.variant} and {names.image_size}")
     model.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
     return model.eval(), info
 

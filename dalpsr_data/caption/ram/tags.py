@@ -14,6 +14,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from dalpsr_data.caption.ram.options import CAPTION_OPTIONS, RamOptionNames
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 TAG_LIST_NAME = "ram_tag_list.txt"
@@ -30,15 +32,18 @@ def default_tag_paths(checkpoint: str | Path) -> tuple[Path, Path]:
     return folder / TAG_LIST_NAME, folder / THRESHOLD_NAME
 
 
-def read_tag_files(tag_list: str | Path, thresholds: str | Path) -> tuple[list[str], np.ndarray]:
+def read_tag_files(tag_list: str | Path, thresholds: str | Path,
+                   names: RamOptionNames = CAPTION_OPTIONS) -> tuple[list[str], np.ndarray]:
     """(tags, thresholds float32 (T,) in (0, 1]); fails with a message naming the file.
+
+    ``names``: the calling command's option spellings, put in the messages.
 
     A threshold of exactly 1 is how the released file switches a tag off (ten lines
     such as "body"): the strict ``>`` of ``decode_tags`` never keeps it.
     """
     tag_list, thresholds = Path(tag_list), Path(thresholds)
-    for path, option, name in ((tag_list, "--ram-tag-list", TAG_LIST_NAME),
-                               (thresholds, "--ram-thresholds", THRESHOLD_NAME)):
+    for path, option, name in ((tag_list, names.tag_list, TAG_LIST_NAME),
+                               (thresholds, names.thresholds, THRESHOLD_NAME)):
         if not path.is_file():
             raise TagFileError(f"{path} not found: place the official {name} beside the RAM checkpoint "
                                f"or pass its path with {option}")
