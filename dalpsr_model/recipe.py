@@ -1,27 +1,45 @@
-"""`dalpsr-train --shards DIR ...` with no stage: the paper's recipe, IRPAD then the ControlNet.
+"""`dalpsr-train --shards DIR --base SD ...` with no stage: the paper's whole flow in one command.
 
-IRPAD (Section III.B) is trained first unless ``--irpad`` names a trained one, then the
-ControlNet (Section III.D) on SD 2.1-base. Both stages read their settings from the same
-preset (``--pipeline``, default ``paper``: its ``irpad:`` and ``controlnet:`` sections);
-the recipe sets only where they read and write: ``OUT/irpad`` and ``OUT/controlnet``.
-Every configuration is built and checked before IRPAD starts, so a bad ControlNet option
-or a missing base folder fails in seconds, not after the IRPAD run. ``OUT/recipe.json``
-records what ran and where the results are.
+The stages, in the paper's order (a stage is reused when its committed output exists):
+
+1. ``encoder``: align LLaVA's vision tower to LR images (Sec. III.C) -> ``OUT/encoder``;
+   reused from ``--vision-tower DIR``, or not needed when every shard is captioned;
+2. ``caption``: RAM tags + LLaVA captions of the LR patches with the aligned tower
+   (``dalpsr-data caption``'s library entry) -> ``SHARDS/captions`` (beside the shards);
+3. ``irpad``: IRPAD on the triplets (Sec. III.B), its queries embedded by the base's CLIP
+   text encoder (Sec. III.B.2) -> ``OUT/irpad``; reused from ``--irpad DIR``;
+4. ``controlnet``: the ControlNet on SD 2.1-base (Sec. III.D) -> ``OUT/controlnet``.
+
+Every stage reads its settings from the same preset (``--pipeline``, default ``paper``);
+the recipe sets only where each reads and writes, and the model paths. Every stage's
+configuration is built and checked (:func:`plan_recipe`) before the first one starts, so a
+bad option fails in seconds, not after hours of an earlier stage. A rerun with the same
+``--out`` skips the stages that finished. ``OUT/recipe.json`` records what ran and what was
+reused.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from dalpsr_data.atomic import write_json_atomic
+from dalpsr_data.buildinfo import BuildInfo
+from dalpsr_data.caption.config import CaptionConfig
+from dalpsr_data.caption.llava_captioner import check_llava_folder
+from dalpsr_data.caption.ram_tagger import ram_paths
+from dalpsr_data.caption.run import run_caption
 from dalpsr_data.config_io import ConfigError, load_config, to_dict
+from dalpsr_model import recipe_outputs as outputs
 from dalpsr_model.controlnet.base import check_base_folder
 from dalpsr_model.controlnet.config import ControlNetConfig
 from dalpsr_model.controlnet.trainer import train_controlnet
+from dalpsr_model.encoder_align.trainer import EncoderConfig, train_encoder
 from dalpsr_model.irpad.io import load_irpad
 from dalpsr_model.irpad.trainer import IrpadConfig, train_irpad
+
+STAGES = ("encoder", "caption", "irpad", "controlnet")
 
 
 @dataclass(frozen=True)
@@ -33,8 +51,12 @@ class RecipeConfig:
     out: str = "runs/dalpsr"
     pipeline: str = "paper"
     irpad: str = ""
+    vision_tower: str = ""
+    llava: str = ""
+    ram_checkpoint: str = ""
     cpu: bool = False
     resume: str = ""
+    overwrite: bool = False
 
     def __post_init__(self) -> None:
         if not self.shards:
@@ -44,44 +66,138 @@ class RecipeConfig:
             raise ConfigError("give --base <Stable Diffusion 2.1-base folder, diffusers layout>")
 
 
-def stage_configs(rc: RecipeConfig) -> tuple[Any, Any]:
-    """(IrpadConfig or None when --irpad is given, ControlNetConfig), checked, no work done."""
+@dataclass(frozen=True)
+class Stage:
+    """One step of the plan: ``action`` is run, reuse or skip; ``config`` is set when run."""
 
-    if not (Path(rc.shards) / "index.json").is_file():
-        raise ConfigError(f"--shards {rc.shards}: no index.json (make the build with "
-                          f"`dalpsr-data build --out {rc.shards}` first)")
+    name: str
+    action: str
+    path: str
+    why: str
+    config: Any = field(default=None, compare=False)
+
+
+def _caption_config(rc: RecipeConfig, tower: str) -> CaptionConfig:
+    import torch
+
+    device = "cpu" if rc.cpu or not torch.cuda.is_available() else None
+    cfg = load_config(CaptionConfig, rc.pipeline, "caption",
+                      {"llava": rc.llava or None, "ram_checkpoint": rc.ram_checkpoint or None,
+                       "vision_tower": tower, "device": device})
+    return cfg.resolved()  # $DALPSR_LLAVA / $DALPSR_RAM_CHECKPOINT fill what was not given
+
+
+def _plan_captions(rc: RecipeConfig, tower: str) -> tuple[Stage, CaptionConfig | None]:
+    missing, total = outputs.uncaptioned_shards(rc.shards)
+    where = str(Path(rc.shards) / "captions")
+    if not missing:
+        return Stage("caption", "reuse", where, f"all {total} shards captioned"), None
+    cfg = _caption_config(rc, tower)
+    if not cfg.llava or (cfg.tagger == "ram" and not cfg.ram_checkpoint):
+        raise ConfigError(f"{len(missing)} of {total} shards of {rc.shards} have no captions: give --llava "
+                          f"<LLaVA folder> and --ram-checkpoint <RAM .pth> to caption them in the recipe, or "
+                          f"run `dalpsr-data caption {rc.shards}` first")
+    check_llava_folder(CaptionConfig(**{**to_dict(cfg), "vision_tower": ""}))  # the tower comes later
+    if cfg.tagger == "ram":
+        ram_paths(cfg)
+    outputs.check_caption_settings(rc.shards, cfg)
+    return Stage("caption", "run", where, f"{len(missing)} of {total} shards uncaptioned", cfg), cfg
+
+
+def plan_recipe(rc: RecipeConfig) -> list[Stage]:
+    """The four stages with what each will do; every check is made here, no work is done.
+
+    ``rc.overwrite`` retrains the stages whose output in OUT is finished (and is passed on
+    to them); given folders and existing captions are still reused."""
+
+    build = BuildInfo.open(rc.shards)  # MissingBuildError is a ConfigError naming what to run
     out = Path(rc.out)
-    common = {"shards": rc.shards, "cpu": rc.cpu or None, "resume": rc.resume or None}
-    irpad_cfg = None
-    if rc.irpad:
-        if not (Path(rc.irpad) / "irpad.safetensors").is_file():
-            raise ConfigError(f"--irpad {rc.irpad}: no irpad.safetensors there (a folder written "
-                              f"by `dalpsr-train irpad`)")
+    overwrite = rc.overwrite
+    common = {"shards": rc.shards, "cpu": rc.cpu or None, "resume": rc.resume or None,
+              "overwrite": True if overwrite else None}
+    tower = rc.vision_tower or str(out / "encoder" / "vision_tower")
+    caption, _ = _plan_captions(rc, tower)
+    if rc.vision_tower:
+        outputs.check_given_tower(rc.vision_tower)
+        encoder = Stage("encoder", "reuse", tower, "given by --vision-tower")
+    elif caption.action == "reuse":
+        encoder = Stage("encoder", "skip", "", "captions exist: the aligned tower only serves captioning")
+    elif outputs.finished_tower(tower) and not overwrite:
+        encoder = Stage("encoder", "reuse", tower, f"finished in {out / 'encoder'}")
     else:
-        irpad_cfg = load_config(IrpadConfig, rc.pipeline, "irpad", {**common, "out": str(out / "irpad")})
+        cfg = load_config(EncoderConfig, rc.pipeline, "encoder",
+                          {**common, "out": str(out / "encoder"), "llava": caption.config.llava})
+        encoder = Stage("encoder", "run", tower, "aligns LLaVA's vision tower for the captions", cfg)
+
+    irpad_cfg = load_config(IrpadConfig, rc.pipeline, "irpad",
+                            {**common, "out": str(out / "irpad"), "base_model": rc.base})
+    if rc.irpad:
+        outputs.check_given_irpad(rc.irpad)
+        irpad = Stage("irpad", "reuse", rc.irpad, "given by --irpad")
+    elif outputs.finished_irpad(irpad_cfg.out) and not overwrite:
+        outputs.check_same_settings("irpad", irpad_cfg.out, irpad_cfg)
+        irpad = Stage("irpad", "reuse", irpad_cfg.out, f"finished in {irpad_cfg.out}")
+    else:
+        irpad = Stage("irpad", "run", irpad_cfg.out, "trains on the triplets", irpad_cfg)
+
     cn_cfg = load_config(ControlNetConfig, rc.pipeline, "controlnet",
                          {**common, "out": str(out / "controlnet"), "base": rc.base})
     check_base_folder(cn_cfg.base)
-    return irpad_cfg, cn_cfg
-
-
-def run_recipe(rc: RecipeConfig) -> dict[str, Any]:
-    """Run the recipe; returns (and writes to OUT/recipe.json) where each result is."""
-
-    irpad_cfg, cn_cfg = stage_configs(rc)
-    summary: dict[str, Any] = {"recipe": to_dict(rc)}
-    if irpad_cfg is not None:
-        irpad = train_irpad(irpad_cfg)
-        summary["irpad"] = {"path": irpad_cfg.out, "step": irpad["result"].step,
-                            "accuracy": irpad["eval"].get("accuracy")}
-        irpad_dir = irpad_cfg.out
+    cn_cfg.check_build(build)  # --crop against the build's patch size, before IRPAD runs
+    cn_path = str(Path(cn_cfg.out) / "controlnet")
+    if outputs.finished_controlnet(cn_cfg.out) and not overwrite:
+        outputs.check_same_settings("controlnet", cn_cfg.out, cn_cfg)
+        controlnet = Stage("controlnet", "reuse", cn_path, f"finished in {cn_cfg.out}")
     else:
-        irpad_dir = rc.irpad
-        summary["irpad"] = {"path": irpad_dir, "given": True}
-    load_irpad(irpad_dir)  # the pair is usable at inference: IRPAD must load
-    result = train_controlnet(cn_cfg)
-    summary["controlnet"] = {"path": str(Path(cn_cfg.out) / "controlnet"), "step": result.step,
-                             "last_loss": result.losses[-1] if result.losses else None}
+        controlnet = Stage("controlnet", "run", cn_path, "trains on SD 2.1-base", cn_cfg)
+    return [encoder, caption, irpad, controlnet]
+
+
+def _run_stage(stage: Stage, build: BuildInfo) -> dict[str, Any]:
+    """Run one planned stage on ``build`` (--shards, opened once); returns what the summary
+    records about it."""
+    cfg = stage.config
+    if stage.name == "encoder":
+        result = train_encoder(cfg)["result"]
+        return {"step": result.step, "last_mse": result.losses[-1] if result.losses else None}
+    if stage.name == "caption":
+        executor = "ray" if cfg.gpus > 1 or cfg.address else "local"
+        summary = run_caption(Path(stage.path).parent, cfg, executor=executor)
+        if summary["failed_shards"]:
+            raise outputs.StageFailed(f"caption: {len(summary['failed_shards'])} shard(s) failed "
+                                      f"(rerun the recipe to retry them): {summary['failed_shards']}")
+        return {"captioned_shards": summary["done"], "samples": summary["samples"], "errors": summary["errors"]}
+    if stage.name == "irpad":
+        out = train_irpad(cfg, build)
+        return {"step": out["result"].step, "accuracy": out["eval"].get("accuracy")}
+    result = train_controlnet(cfg, build)
+    return {"step": result.step, "last_loss": result.losses[-1] if result.losses else None}
+
+
+def run_recipe(rc: RecipeConfig, plan: list[Stage] | None = None) -> dict[str, Any]:
+    """Run the plan (made here when not given); returns (and writes to OUT/recipe.json)
+    one entry per stage: action (ran / reused / skipped), path, why, and its results."""
+
+    plan = plan if plan is not None else plan_recipe(rc)
+    build = BuildInfo.open(rc.shards)
+    summary: dict[str, Any] = {"recipe": to_dict(rc)}
+    for stage in plan:
+        entry: dict[str, Any] = {"action": {"run": "ran", "reuse": "reused", "skip": "skipped"}[stage.action],
+                                 "path": stage.path, "why": stage.why}
+        if stage.action == "run":
+            entry.update(_run_stage(stage, build))
+        if stage.name == "irpad":
+            load_irpad(stage.path)  # the pair is usable at inference: IRPAD must load
+        summary[stage.name] = entry
     Path(rc.out).mkdir(parents=True, exist_ok=True)
     write_json_atomic(Path(rc.out) / "recipe.json", summary)
     return summary
+
+
+def summary_table(summary: dict[str, Any]) -> str:
+    """Plain-text table: one row per stage (action, output, why)."""
+    rows = [("stage", "action", "output", "why")]
+    rows += [(name, summary[name]["action"], summary[name]["path"] or "-", summary[name]["why"])
+             for name in STAGES if name in summary]
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r[:3], widths)) + "  " + r[3] for r in rows)

@@ -23,7 +23,9 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from dalpsr_data import schema
-from dalpsr_data.atomic import atomic_open, write_json_atomic
+from dalpsr_data.atomic import atomic_open
+from dalpsr_data.buildinfo import BuildInfo
+from dalpsr_data.buildinfo import BuildInfo
 
 
 def empty_record(key: str, image: str) -> dict[str, Any]:
@@ -39,36 +41,27 @@ def is_captioned(root: str | Path, tar_name: str) -> bool:
     return sidecar_marker(root, tar_name).is_file() and schema.caption_sidecar_path(root, tar_name).is_file()
 
 
-def write_sidecar(root: str | Path, tar_name: str, records: list[dict[str, Any]], stats: dict[str, Any]) -> Path:
-    """Commit one shard's records (sorted by key) and then its marker; returns the jsonl path."""
+def write_records(root: str | Path, tar_name: str, records: list[dict[str, Any]]) -> Path:
+    """Write one shard's records (sorted by key) atomically; returns the jsonl path.
+
+    The marker (``sidecar_marker``) is written after it by the job runner (dalpsr_data.jobs).
+    """
     path = schema.caption_sidecar_path(root, tar_name)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_open(path, "w") as f:
         for rec in sorted(records, key=lambda r: r["key"]):
             f.write(json.dumps(rec, ensure_ascii=False, sort_keys=True) + "\n")
-    write_json_atomic(sidecar_marker(root, tar_name), stats)
     return path
 
 
-def iter_captioned_samples(root: str | Path, require_all: bool = True
+def iter_captioned_samples(build: BuildInfo | str | Path, require_all: bool = True
                            ) -> Iterator[tuple[str, dict[str, bytes], dict[str, Any]]]:
     """Join build and caption shards by key: yields (key, build members, caption record).
 
-    Build members are the raw bytes of ``schema.iter_tar_samples``. With ``require_all``
-    an uncaptioned shard or a sample without a record is an error that says what to run;
-    otherwise such samples are skipped.
+    The join is ``BuildInfo.iter_samples`` (one definition for the loader's validation set,
+    the latent cache and caption consumers). Build members are the raw bytes of
+    ``schema.iter_tar_samples``. With ``require_all`` an uncaptioned shard or a sample
+    without a record is an error that says what to run; otherwise such samples are skipped.
     """
-    index = schema.read_index(root)
-    for entry in index["shardlist"]:
-        name = entry["url"]
-        records = schema.read_caption_sidecar(root, name)
-        if not records and require_all:
-            raise schema.ShardFormatError(f"{name} in {root} has no committed caption sidecar: "
-                                          f"run `dalpsr-data caption {root}` first")
-        for key, members in schema.iter_tar_samples(Path(root) / name):
-            rec = records.get(key)
-            if rec is None:
-                if require_all:
-                    raise schema.ShardFormatError(f"{name}: sample {key!r} has no caption record")
-                continue
-            yield key, members, rec
+    mode = "required" if require_all else "captioned_only"
+    return BuildInfo.of(build).iter_samples(captions=mode)

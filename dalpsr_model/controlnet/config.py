@@ -1,7 +1,7 @@
 """The `dalpsr-train controlnet` configuration: one frozen dataclass, fields = CLI options.
 
 Defaults are the paper's settings (Section IV.A: Adam, batch 4, lr 2e-5, 100,000
-iterations, 512 px patches; Adam == AdamW with weight decay 0); ``pipelines/paper.yaml``
+iterations, 512 px patches: the build's patch size, read from it); ``pipelines/paper.yaml``
 repeats them. What the paper does not state (empty-prompt probability, validation, EMA,
 gradient clipping) is chosen here and documented in docs/controlnet.md.
 """
@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dalpsr_data.buildinfo import BuildInfo
 from dalpsr_data.config_io import ConfigError
 from dalpsr_model.training.config import TrainConfig, opt
 
-HR_PATCH = 512  # what the loader delivers (dalpsr_model.data.decode.HR_SIZE)
-SCALE = 4       # HR / LR
+SIDE_MULTIPLE = 32  # the HR side reaching the VAE: latents of side/8, halved by the UNet's levels
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class ControlNetConfig(TrainConfig):
     cond_embed_channels: int = opt(128, "Width of the z_LR conditioning embedding (conv3x3 4->C, SiLU, zero conv C->320; no downsampling).")
     empty_prompt_prob: float = opt(0.1, "Probability of training a sample with the empty prompt (enables classifier-free guidance).")
     use_captions: bool = opt(True, "Append the semantic caption (caption sidecar) after the restoration prompt, within CLIP's 77 tokens.")
-    crop: int = opt(0, "Random HR crop in px (multiple of 32; LR cropped to match); 0 = whole 512 px patch (the paper).")
+    crop: int = opt(0, "Random HR crop in px (multiple of 32; LR cropped to match); 0 = the build's whole patch (512 px in the paper).")
     latent_cache: bool = opt(False, "Encode HR and upsampled-LR latents once per shard into <shards>/latents/<vae-hash>/ and train from them.")
     latent_cache_batch: int = opt(8, "Images per VAE call while building the latent cache.")
     gradient_checkpointing: bool = opt(False, "Recompute ControlNet activations in backward (less memory, ~30% slower).")
@@ -47,8 +47,8 @@ class ControlNetConfig(TrainConfig):
                               "in diffusers layout (unet/, vae/, text_encoder/, tokenizer/, scheduler/)")
         if not 0.0 <= self.empty_prompt_prob <= 1.0:
             raise ConfigError(f"--empty-prompt-prob must be in [0, 1], got {self.empty_prompt_prob}")
-        if self.crop and (self.crop % 32 or not 0 < self.crop <= HR_PATCH):
-            raise ConfigError(f"--crop must be 0 or a multiple of 32 up to {HR_PATCH}, got {self.crop}")
+        if self.crop < 0 or self.crop % SIDE_MULTIPLE:
+            raise ConfigError(f"--crop must be 0 or a multiple of {SIDE_MULTIPLE}, got {self.crop}")
         if self.crop and self.latent_cache:
             raise ConfigError("--latent-cache stores latents of whole patches: use --crop 0 with it")
         positive = {"cond_embed_channels": self.cond_embed_channels,
@@ -62,7 +62,15 @@ class ControlNetConfig(TrainConfig):
         if not 0.0 <= self.ema_decay < 1.0:
             raise ConfigError(f"--ema-decay must be in [0, 1), got {self.ema_decay}")
 
-    @property
-    def patch(self) -> int:
-        """HR side in px that reaches the VAE (crop or the whole patch)."""
-        return self.crop or HR_PATCH
+    def patch(self, build: BuildInfo) -> int:
+        """HR side in px that reaches the VAE (crop or the build's whole patch)."""
+        return self.crop or build.patch_size
+
+    def check_build(self, build: BuildInfo) -> None:
+        """The rules that need the build's geometry; ConfigError before any work."""
+        if self.crop > build.patch_size or self.crop % build.scale:
+            raise ConfigError(f"--crop {self.crop} must be at most the patch size of {build.root} "
+                              f"({build.patch_size} px) and a multiple of its scale ({build.scale})")
+        if self.patch(build) % SIDE_MULTIPLE:
+            raise ConfigError(f"{build.root} holds {build.patch_size} px patches, not a multiple of "
+                              f"{SIDE_MULTIPLE}: give --crop <multiple of {SIDE_MULTIPLE}>")

@@ -22,9 +22,8 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from dalpsr_data.atomic import remove_orphan_temporaries, write_bytes_atomic, write_json_atomic
-from dalpsr_data.schema import decode_png_member, iter_tar_samples, marker_path, read_index
-
-LATENTS_DIR = "latents"
+from dalpsr_data.buildinfo import BuildInfo, Geometry
+from dalpsr_data.schema import LATENTS_DIR, decode_png_member, iter_tar_samples, marker_path
 
 
 def images_to_unit(images: Any) -> Any:
@@ -82,10 +81,11 @@ def decode_png(data: bytes) -> Any:
 
 
 def cache_dir(root: str | Path, vae_hash: str) -> Path:
+    """``BuildInfo.latent_dir`` of the build folder ``root``."""
     return Path(root) / LATENTS_DIR / vae_hash
 
 
-def _encode_shard(vae: Any, tar_path: Path, batch_size: int) -> tuple[dict, dict]:
+def _encode_shard(vae: Any, tar_path: Path, batch_size: int, geometry: Geometry) -> tuple[dict, dict]:
     import numpy as np
 
     tensors: dict[str, Any] = {}
@@ -109,6 +109,12 @@ def _encode_shard(vae: Any, tar_path: Path, batch_size: int) -> tuple[dict, dict
         except (KeyError, OSError, ValueError) as e:  # a bad sample is recorded, not fatal
             skipped[key] = f"{type(e).__name__}: {e}"
             continue
+        want = {"hr": geometry.patch_size, "lr": geometry.lr_size}
+        bad = [f"{n}.png is {a.shape[1]}x{a.shape[0]}, expected {want[n]}x{want[n]}"
+               for n, a in (("hr", hr), ("lr", lr)) if a.shape[:2] != (want[n], want[n])]
+        if bad:  # the loader calls such a sample corrupt too
+            skipped[key] = "; ".join(bad)
+            continue
         if pending and (hr.shape != pending[0][1].shape or lr.shape != pending[0][2].shape):
             flush()
         pending.append((key, hr, lr))
@@ -118,26 +124,27 @@ def _encode_shard(vae: Any, tar_path: Path, batch_size: int) -> tuple[dict, dict
     return tensors, skipped
 
 
-def ensure_latent_cache(root: str | Path, vae: Any, vae_hash: str, batch_size: int = 8,
+def ensure_latent_cache(build: BuildInfo | str | Path, vae: Any, vae_hash: str, batch_size: int = 8,
                         rank: int = 0, world_size: int = 1) -> Path:
-    """Encode every build shard not yet cached (shards i with i % world_size == rank).
+    """Encode every shard of ``build`` (a BuildInfo or a build folder) not yet cached (shards i
+    with i % world_size == rank); samples not of the build's geometry are skipped, recorded.
 
     Returns the cache folder. Reruns skip committed shards; orphan temporaries are removed.
     Callers with several processes must wait for all ranks (a barrier) before reading.
     """
     from safetensors.torch import save
 
-    root = Path(root)
-    out = cache_dir(root, vae_hash)
+    build = BuildInfo.of(build)
+    out = build.latent_dir(vae_hash)
     out.mkdir(parents=True, exist_ok=True)
     remove_orphan_temporaries(out)
-    for i, entry in enumerate(read_index(root)["shardlist"]):
+    for i, entry in enumerate(build.shards):
         if i % world_size != rank:
             continue
         target = out / entry["url"].replace(".tar", ".safetensors")
         if marker_path(target.with_suffix(".tar")).is_file():
             continue
-        tensors, skipped = _encode_shard(vae, root / entry["url"], batch_size)
+        tensors, skipped = _encode_shard(vae, build.shard_path(entry["url"]), batch_size, build.geometry)
         write_bytes_atomic(target, save(tensors, metadata={"vae_hash": vae_hash}))
         write_json_atomic(marker_path(target.with_suffix(".tar")), {
             "vae_hash": vae_hash, "shard": entry["url"],
@@ -152,12 +159,13 @@ class LatentCache:
     Shards are memory-mapped by safetensors, so lookups do not load whole files.
     """
 
-    def __init__(self, root: str | Path, vae_hash: str):
+    def __init__(self, build: BuildInfo | str | Path, vae_hash: str):
         from safetensors import safe_open
 
-        self.dir = cache_dir(root, vae_hash)
+        build = BuildInfo.of(build)
+        self.dir = build.latent_dir(vae_hash)
         self._where: dict[str, Any] = {}
-        for entry in read_index(root)["shardlist"]:
+        for entry in build.shards:
             target = self.dir / entry["url"].replace(".tar", ".safetensors")
             marker = marker_path(target.with_suffix(".tar"))
             if not marker.is_file():

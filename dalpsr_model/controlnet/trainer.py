@@ -17,15 +17,19 @@ from pathlib import Path
 from typing import Any
 
 from dalpsr_data.atomic import commit_dir, fresh_temporary_dir, write_json_atomic
+from dalpsr_data.buildinfo import BuildInfo
 from dalpsr_data.config_io import to_dict
 from dalpsr_model.data import EpochLoader
 from dalpsr_model.training.accel import make_accelerator, seed_everything
 from dalpsr_model.training.loop import StepOutput, Trainer, make_optimizer, make_scheduler
+from dalpsr_model.training.outdir import prepare_out
 
-from .config import SCALE, ControlNetConfig
+from .config import ControlNetConfig
 
 IMAGE_FIELDS = ("lr", "hr", "prompt", "caption", "key")
 CACHED_FIELDS = ("prompt", "caption", "key")  # latents come from the cache: skip PNG decoding
+# What a run saves in --out besides checkpoints/ and tb/ (--overwrite removes only these).
+OUTPUTS = ("controlnet", "controlnet-ema", "config.json", "validation/step-*.png")
 
 
 def weight_dtype(cfg: ControlNetConfig) -> Any:
@@ -35,20 +39,23 @@ def weight_dtype(cfg: ControlNetConfig) -> Any:
     return {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.mixed_precision, torch.float32)
 
 
-def prepare_latent_cache(cfg: ControlNetConfig, base: Any, acc: Any) -> Any:
+def prepare_latent_cache(cfg: ControlNetConfig, base: Any, acc: Any, build: BuildInfo | None = None) -> Any:
     """Encode uncached shards (split over ranks), wait for all ranks, open the cache."""
     from .base import module_hash
     from .latents import LatentCache, ensure_latent_cache
 
+    build = build if build is not None else BuildInfo.open(cfg.shards)
     vae_hash = module_hash(base.vae, extra=str(next(base.vae.parameters()).dtype))
-    ensure_latent_cache(cfg.shards, base.vae, vae_hash, cfg.latent_cache_batch,
+    ensure_latent_cache(build, base.vae, vae_hash, cfg.latent_cache_batch,
                         acc.process_index, acc.num_processes)
     acc.wait_for_everyone()
-    return LatentCache(cfg.shards, vae_hash)
+    return LatentCache(build, vae_hash)
 
 
-def make_batch(raw: dict[str, Any], cfg: ControlNetConfig, cache: Any, generator: Any) -> Any:
-    """Loader batch dict -> step.Batch (cached latents, or images cropped per --crop)."""
+def make_batch(raw: dict[str, Any], cfg: ControlNetConfig, cache: Any, generator: Any,
+               scale: int) -> Any:
+    """Loader batch dict -> step.Batch (cached latents, or images cropped per --crop;
+    ``scale``: the build's HR/LR ratio)."""
     from .step import Batch, random_crop
 
     keys, prompts = list(raw["key"]), list(raw["prompt"])
@@ -58,7 +65,7 @@ def make_batch(raw: dict[str, Any], cfg: ControlNetConfig, cache: Any, generator
         return Batch(keys, prompts, captions, z0=z0, z_lr=z_lr)
     hr, lr = raw["hr"], raw["lr"]
     if cfg.crop:
-        hr, lr = random_crop(hr, lr, cfg.crop, SCALE, generator)
+        hr, lr = random_crop(hr, lr, cfg.crop, scale, generator)
     return Batch(keys, prompts, captions, hr01=hr, lr01=lr)
 
 
@@ -76,15 +83,19 @@ def save_final(cfg: ControlNetConfig, controlnet: Any, ema: Any | None) -> Path:
     return out / "controlnet"
 
 
-def train_controlnet(cfg: ControlNetConfig) -> Any:
-    """Train (or resume) the ControlNet; returns the common ``TrainResult``."""
+def train_controlnet(cfg: ControlNetConfig, build: BuildInfo | None = None) -> Any:
+    """Train (or resume) the ControlNet on ``build`` (cfg.shards, opened here when not given);
+    returns the common ``TrainResult``."""
 
     from .base import load_base
-    from .ema import EMAHolder, StepHookOptimizer
+    from .ema import EMAHolder
     from .model import build_controlnet
     from .step import compute_loss, step_generator
     from .validation import Validator
 
+    build = build if build is not None else BuildInfo.open(cfg.shards)
+    cfg.check_build(build)
+    prepare_out(cfg, OUTPUTS)
     acc = make_accelerator(cfg)
     seed_everything(cfg.seed, acc.process_index)
     base = load_base(cfg.base, acc.device)
@@ -93,33 +104,28 @@ def train_controlnet(cfg: ControlNetConfig) -> Any:
     if cfg.gradient_checkpointing:
         controlnet.enable_gradient_checkpointing()
     # Attention: diffusers' default processor on torch 2 is SDPA (AttnProcessor2_0).
-    cache = prepare_latent_cache(cfg, base, acc) if cfg.latent_cache else None
-    loader = EpochLoader.from_config(cfg, acc, fields=CACHED_FIELDS if cache else IMAGE_FIELDS,
+    cache = prepare_latent_cache(cfg, base, acc, build) if cfg.latent_cache else None
+    loader = EpochLoader.from_config(cfg, acc, build, fields=CACHED_FIELDS if cache else IMAGE_FIELDS,
                                      hr_signed=False)
     optimizer = make_optimizer(cfg, controlnet.parameters())
     scheduler = make_scheduler(cfg, optimizer)
     ema = EMAHolder(controlnet, cfg.ema_decay).to(acc.device) if cfg.ema_decay > 0 else None
     controlnet, optimizer = acc.prepare(controlnet, optimizer)
-    if ema is not None:
-        optimizer = StepHookOptimizer(optimizer, lambda: ema.update(acc.unwrap_model(controlnet)))
-
-    position = {"step": -1, "micro": 0}
 
     def training_step(raw: dict[str, Any]) -> Any:
-        # One generator per (optimizer step, micro-step, rank): resume replays the same draws.
-        micro = position["micro"] + 1 if position["step"] == trainer.step else 0
-        position.update(step=trainer.step, micro=micro)
-        g = step_generator(cfg.seed, trainer.step * cfg.grad_accum_steps + micro, acc.process_index)
-        batch = make_batch(raw, cfg, cache, g)
+        # One generator per (batch of the run, rank): resume replays the same draws.
+        g = step_generator(cfg.seed, trainer.micro_step, acc.process_index)
+        batch = make_batch(raw, cfg, cache, g, build.scale)
         with acc.autocast():
             loss = compute_loss(base, controlnet, batch, g, cfg.empty_prompt_prob, acc.device)
         return StepOutput(loss=loss, num_samples=len(batch), logs={})
 
-    validator = Validator(cfg, base, controlnet, acc) if cfg.validate_every else None
+    validator = Validator(cfg, base, controlnet, acc, build) if cfg.validate_every else None
     models = {"controlnet": controlnet, **({"ema": ema} if ema is not None else {})}
     trainer = Trainer(cfg, acc, models=models, optimizer=optimizer, scheduler=scheduler,
                       loader=loader, training_step=training_step, validate=validator,
-                      validate_every=cfg.validate_every, description="controlnet")
+                      validate_every=cfg.validate_every, description="controlnet",
+                      on_step_end=None if ema is None else lambda step: ema.update(acc.unwrap_model(controlnet)))
     try:
         result = trainer.fit()
     finally:

@@ -1,7 +1,8 @@
 """Validation during training: LR | SR | HR grid PNG + PSNR on a fixed set of samples.
 
-The samples are the first ``val_samples`` of the first build shard (tar order), decoded
-with the loader's own decoder, so every validation of a run (and of a resumed run) sees
+The samples are the first ``val_samples`` of the first build shard (tar order, joined with
+their captions by ``BuildInfo.iter_samples``), decoded with the loader's own decoder at the
+build's geometry, so every validation of a run (and of a resumed run) sees
 the same images. With ``--crop`` they are centre-cropped to the training size. Sampling
 uses a generator seeded by (seed, "validation") and never touches the global RNG, so a
 validation step does not change the training that follows it.
@@ -13,27 +14,27 @@ import math
 from pathlib import Path
 from typing import Any
 
-from dalpsr_data.schema import iter_tar_samples, read_caption_sidecar, read_index
+from dalpsr_data.buildinfo import BuildInfo
 from dalpsr_model.data.decode import CorruptSample, decode_sample
 
-from .config import SCALE, ControlNetConfig
+from .config import ControlNetConfig
 from .sampling import grid_image, sample_sr, write_grid_png
 from .step import step_generator
 
 
-def load_val_samples(root: str | Path, n: int, crop: int = 0) -> dict[str, Any]:
-    """{"lr": (n,3,h,w), "hr": (n,3,H,W) float32 [0,1], "prompt", "caption": lists}."""
+def load_val_samples(build: BuildInfo | str | Path, n: int, crop: int = 0) -> dict[str, Any]:
+    """{"lr": (n,3,h,w), "hr": (n,3,H,W) float32 [0,1], "prompt", "caption": lists}; H = crop
+    or the build's patch size, h = H / its scale."""
     import torch
 
-
-    first = read_index(root)["shardlist"][0]["url"]
-    captions = read_caption_sidecar(root, first)
+    build = BuildInfo.of(build)
+    first = build.urls[0]
     fields = ("lr", "hr", "prompt", "caption", "key")
     samples = []
-    for key, members in iter_tar_samples(Path(root) / first):
+    for key, members, record in build.iter_samples([0], captions="optional"):
         try:
-            samples.append(decode_sample(key, members, str(captions.get(key, {}).get("caption", "")),
-                                         fields, hr_signed=False))
+            samples.append(decode_sample(key, members, str(record.get("caption", "") or ""),
+                                         fields, hr_signed=False, geometry=build.geometry))
         except CorruptSample:  # the loader skips it too; take the next one
             continue
         if len(samples) == n:
@@ -43,9 +44,10 @@ def load_val_samples(root: str | Path, n: int, crop: int = 0) -> dict[str, Any]:
     hr = torch.stack([s["hr"] for s in samples])
     lr = torch.stack([s["lr"] for s in samples])
     if crop:
-        top = (hr.shape[-1] - crop) // 2 // SCALE * SCALE
+        s = build.scale
+        top = (hr.shape[-1] - crop) // 2 // s * s
         hr = hr[..., top:top + crop, top:top + crop]
-        lr = lr[..., top // SCALE:(top + crop) // SCALE, top // SCALE:(top + crop) // SCALE]
+        lr = lr[..., top // s:(top + crop) // s, top // s:(top + crop) // s]
     return {"lr": lr, "hr": hr, "prompt": [s["prompt"] for s in samples],
             "caption": [s["caption"] for s in samples], "key": [s["key"] for s in samples]}
 
@@ -59,9 +61,10 @@ def psnr(a: Any, b: Any) -> float:
 class Validator:
     """``validator(step) -> {"psnr": dB}``; writes OUT/validation/step-XXXXXXXX.png (main process)."""
 
-    def __init__(self, cfg: ControlNetConfig, base: Any, controlnet: Any, accelerator: Any) -> None:
+    def __init__(self, cfg: ControlNetConfig, base: Any, controlnet: Any, accelerator: Any,
+                 build: BuildInfo | None = None) -> None:
         self.cfg, self.base, self.controlnet, self.acc = cfg, base, controlnet, accelerator
-        self.samples = load_val_samples(cfg.shards, cfg.val_samples, cfg.crop)
+        self.samples = load_val_samples(build if build is not None else cfg.shards, cfg.val_samples, cfg.crop)
         self.dir = Path(cfg.out) / "validation"
         self._writer = None
 

@@ -1,7 +1,8 @@
 """Raw shard members -> a decoded sample (only after the shuffle buffer).
 
 A sample that cannot be decoded raises :class:`CorruptSample` with a reason; the stream
-counts and logs it and goes on.
+counts and logs it and goes on. Image sides come from the build (``BuildInfo.geometry``):
+an image of another size is corrupt, whatever the build's patch size is.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from typing import Any
 import torch
 from PIL import Image
 
-from dalpsr_data.schema import DEGRADATION_TYPES, decode_png_member
+from dalpsr_data.buildinfo import Geometry
+from dalpsr_data.schema import DEGRADATION_TYPES, NUM_BINS, decode_png_member
 
-LR_SIZE, HR_SIZE = 128, 512
 ALL_FIELDS = ("lr", "hr", "bins", "degrees", "prompt", "caption", "key")
 
 
@@ -47,10 +48,10 @@ def _deg_values(data: bytes | None, field: str, cast: type) -> list:
 
 
 def _bins(data: bytes | None) -> torch.Tensor:
-    """deg.json -> (3,) int64 bins in 0..3 for (blur, noise, jpeg)."""
+    """deg.json -> (3,) int64 bins in 0..NUM_BINS-1 (0..3) for (blur, noise, jpeg)."""
     values = _deg_values(data, "bins", int)
-    if not all(0 <= v <= 3 for v in values):
-        raise CorruptSample(f"deg.json bins out of range 0..3: {values}")
+    if not all(0 <= v < NUM_BINS for v in values):
+        raise CorruptSample(f"deg.json bins out of range 0..{NUM_BINS - 1}: {values}")
     return torch.tensor(values, dtype=torch.int64)
 
 
@@ -64,17 +65,20 @@ def _degrees(data: bytes | None) -> torch.Tensor:
 
 
 def decode_sample(key: str, members: dict[str, bytes], caption: str, fields: tuple[str, ...],
-                  hr_signed: bool) -> dict[str, Any]:
-    """Decode the requested ``fields`` of one sample.
+                  hr_signed: bool, geometry: Geometry | None = None) -> dict[str, Any]:
+    """Decode the requested ``fields`` of one sample of a build with ``geometry`` (needed for
+    lr/hr: P = geometry.patch_size, p = geometry.lr_size, 512 and 128 by default).
 
-    lr: (3,128,128) float32 in [0,1]; hr: (3,512,512) float32 in [-1,1] when ``hr_signed``
+    lr: (3,p,p) float32 in [0,1]; hr: (3,P,P) float32 in [-1,1] when ``hr_signed``
     (the diffusion convention) else [0,1]; bins: (3,) int64; degrees: (3,) float32 in [0,1]; prompt/caption/key: str.
     """
+    if geometry is None and ("lr" in fields or "hr" in fields):
+        raise ValueError("decoding lr/hr needs the build's geometry (BuildInfo.geometry)")
     out: dict[str, Any] = {}
     if "lr" in fields:
-        out["lr"] = _image(members.get("lr.png"), LR_SIZE, "lr.png")
+        out["lr"] = _image(members.get("lr.png"), geometry.lr_size, "lr.png")
     if "hr" in fields:
-        hr = _image(members.get("hr.png"), HR_SIZE, "hr.png")
+        hr = _image(members.get("hr.png"), geometry.patch_size, "hr.png")
         out["hr"] = hr.mul_(2.0).sub_(1.0) if hr_signed else hr
     if "bins" in fields:
         out["bins"] = _bins(members.get("deg.json"))

@@ -13,33 +13,40 @@ from typing import Any, Iterator
 import torch
 from torch.utils.data import DataLoader
 
+from dalpsr_data.buildinfo import BuildInfo
 from dalpsr_data.config_io import ConfigError
 from dalpsr_model.data.decode import ALL_FIELDS
 from dalpsr_model.data.stream import ShardStream
 
 
 class EpochLoader:
-    """Yields collated batch dicts forever (``max_epochs=None``) or for ``max_epochs`` epochs."""
+    """Yields collated batch dicts forever (``max_epochs=None``) or for ``max_epochs`` epochs.
 
-    def __init__(self, root: str | Path, *, batch_size: int, seed: int = 0, rank: int = 0,
+    ``root_or_buildinfo``: a build folder or an opened :class:`BuildInfo` (``self.build``).
+    """
+
+    def __init__(self, root_or_buildinfo: BuildInfo | str | Path, *, batch_size: int, seed: int = 0, rank: int = 0,
                  world_size: int = 1, num_workers: int = 0, shuffle_buffer: int = 256,
                  fields: tuple[str, ...] = ALL_FIELDS, hr_signed: bool = True,
                  shard_indices: list[int] | None = None, max_epochs: int | None = None) -> None:
-        self.stream = ShardStream(root, batch_size=batch_size, seed=seed, rank=rank,
+        self.stream = ShardStream(root_or_buildinfo, batch_size=batch_size, seed=seed, rank=rank,
                                   world_size=world_size, num_workers=num_workers,
                                   shuffle_buffer=shuffle_buffer, fields=fields,
                                   hr_signed=hr_signed, shard_indices=shard_indices)
+        self.build = self.stream.build
         self.num_workers = num_workers
         self.max_epochs = max_epochs
         self.epoch, self.batches_done = 0, 0
         self.corrupt = 0  # corrupt samples skipped so far by this process
 
     @classmethod
-    def from_config(cls, cfg: Any, accelerator: Any = None, **kwargs: Any) -> "EpochLoader":
-        """From a TrainConfig (shards, batch_size, seed, num_workers, shuffle_buffer)."""
+    def from_config(cls, cfg: Any, accelerator: Any = None, build: BuildInfo | None = None,
+                    **kwargs: Any) -> "EpochLoader":
+        """From a TrainConfig (shards, batch_size, seed, num_workers, shuffle_buffer); ``build``:
+        cfg.shards already opened (else it is opened here)."""
         rank = accelerator.process_index if accelerator is not None else 0
         world = accelerator.num_processes if accelerator is not None else 1
-        return cls(cfg.shards, batch_size=cfg.batch_size, seed=cfg.seed, rank=rank,
+        return cls(build if build is not None else cfg.shards, batch_size=cfg.batch_size, seed=cfg.seed, rank=rank,
                    world_size=world, num_workers=cfg.num_workers,
                    shuffle_buffer=cfg.shuffle_buffer, **kwargs)
 

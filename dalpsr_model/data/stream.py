@@ -18,7 +18,8 @@ from typing import Any, Iterator
 
 from torch.utils.data import IterableDataset, get_worker_info
 
-from dalpsr_data.schema import ShardFormatError, read_caption_sidecar, read_index, split_member_name
+from dalpsr_data.buildinfo import BuildInfo
+from dalpsr_data.schema import ShardFormatError, split_member_name
 from dalpsr_data.seeding import rng_for
 from dalpsr_model.data.decode import ALL_FIELDS, CorruptSample, collate, decode_sample
 from dalpsr_model.data.plan import Segment, batches_skipped_by_worker, epoch_plan, slot_segments
@@ -41,16 +42,16 @@ def check_shards(root: Path, urls: list[str]) -> None:
             f"{missing[:3]}: copy them back or rebuild with `dalpsr-data build --out {root}`")
 
 
-def read_segment(root: Path, seg: Segment) -> Iterator[Raw]:
-    """Raw samples ``[start, stop)`` of one shard; exactly ``stop - start`` items.
+def read_segment(build: BuildInfo, seg: Segment) -> Iterator[Raw]:
+    """Raw samples ``[start, stop)`` of one shard of ``build``; exactly ``stop - start`` items.
 
     Skipped samples are not read into memory. A truncated or unreadable tar yields
     placeholder items with the reason so the slot's sample count stays as planned.
     """
-    path = root / seg.url
+    path = build.shard_path(seg.url)
     if not path.is_file():
         raise MissingShardError(f"shard {path} is missing (listed in index.json); rebuild it")
-    captions = read_caption_sidecar(root, seg.url)
+    captions = build.captions(seg.url)
     produced, pos, key, members = 0, -1, None, {}
 
     def emit():
@@ -103,17 +104,19 @@ def shuffled(items: Iterator[Raw], size: int, rng: Any) -> Iterator[Raw]:
 class ShardStream(IterableDataset):
     """Batches of one epoch for this process; see module docstring.
 
-    Each batch: dict with the requested ``fields`` (lr (B,3,128,128) float32 [0,1];
-    hr (B,3,512,512) float32 [-1,1] or [0,1]; bins (B,3) int64; degrees (B,3) float32; prompt, caption, key:
-    lists of str) plus ``n_corrupt`` (int) and ``epoch``/``batch`` position ints.
+    ``build``: a :class:`BuildInfo` or a build folder (opened here). Each batch: dict with
+    the requested ``fields`` (lr (B,3,p,p) float32 [0,1]; hr (B,3,P,P) float32 [-1,1] or [0,1],
+    P = build.patch_size (512 by default), p = P / build.scale (128); bins (B,3) int64; degrees
+    (B,3) float32; prompt, caption, key: lists of str) plus ``n_corrupt`` (int).
     """
 
-    def __init__(self, root: str | Path, *, batch_size: int, seed: int = 0, rank: int = 0,
+    def __init__(self, build: BuildInfo | str | Path, *, batch_size: int, seed: int = 0, rank: int = 0,
                  world_size: int = 1, num_workers: int = 0, shuffle_buffer: int = 256,
                  fields: tuple[str, ...] = ALL_FIELDS, hr_signed: bool = True,
                  shard_indices: list[int] | None = None) -> None:
-        self.root = Path(root)
-        index = read_index(self.root)["shardlist"]
+        self.build = BuildInfo.of(build)
+        self.root = self.build.root
+        index = self.build.shards
         chosen = range(len(index)) if shard_indices is None else shard_indices
         self.urls = [index[i]["url"] for i in chosen]
         self.sizes = [int(index[i]["nsamples"]) for i in chosen]
@@ -149,7 +152,7 @@ class ShardStream(IterableDataset):
         slot = self.rank * self.num_workers + worker
         segs = slot_segments(self.urls, self.sizes, plan, slot)
         rng = rng_for(self.seed, f"{self.epoch}/{self.rank}/{worker}", "shuffle-buffer")
-        items = shuffled((r for s in segs for r in read_segment(self.root, s)), self.shuffle_buffer, rng)
+        items = shuffled((r for s in segs for r in read_segment(self.build, s)), self.shuffle_buffer, rng)
         batch: list[Raw] = []
         for item in items:
             batch.append(item)
@@ -177,7 +180,8 @@ class ShardStream(IterableDataset):
             try:
                 if members is None:
                     raise CorruptSample(extra)
-                samples.append(decode_sample(key, members, extra, self.fields, self.hr_signed))
+                samples.append(decode_sample(key, members, extra, self.fields, self.hr_signed,
+                                             self.build.geometry))
             except CorruptSample as e:
                 corrupt += 1
                 log.warning("skipped sample %s: %s", key, e)

@@ -11,7 +11,7 @@ from typing import Any
 
 from dalpsr_data.atomic import write_json_atomic
 from dalpsr_data.config_io import ConfigError, to_dict
-from dalpsr_data.schema import iter_tar_samples, read_index
+from dalpsr_data.buildinfo import BuildInfo
 from dalpsr_model.data import EpochLoader
 from dalpsr_model.data.decode import CorruptSample, decode_sample
 from dalpsr_model.irpad import Irpad, IrpadArch, evaluate, irpad_loss, save_irpad
@@ -21,6 +21,10 @@ from dalpsr_model.irpad.trunk import TimmTrunk
 from dalpsr_model.training.accel import make_accelerator, seed_everything
 from dalpsr_model.training.config import TrainConfig, opt
 from dalpsr_model.training.loop import StepOutput, Trainer, make_optimizer, make_scheduler
+from dalpsr_model.training.outdir import prepare_out
+
+# What a run saves in --out besides checkpoints/ and tb/ (--overwrite removes only these).
+OUTPUTS = ("irpad.safetensors", "irpad.json", "eval.json")
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,8 @@ class IrpadConfig(TrainConfig):
     rotations: bool = opt(True, "With --flips: also random transposes, i.e. all 8 flips/90-degree rotations of the square.")
     label_sigma: float = opt(0.1, "Soft targets: P(degree + N(0, sigma^2) in each bin) from the recorded degree (0 = one-hot bins).")
     tta: bool = opt(True, "Evaluate (and let the saved predictor predict) with the mean of the 8 flipped/rotated views.")
-    base_model: str = opt("", "Stable Diffusion folder: embed the 12 prompts with its CLIP text encoder (empty: learned query embeddings).")
+    base_model: str = opt("", "Stable Diffusion folder (diffusers layout) whose CLIP text encoder embeds the 12 prompts (see --queries).")
+    queries: str = opt("auto", "Query source: clip (the 12 prompts embedded by --base-model's CLIP text encoder, Sec. III.B.2), learned (free vectors), auto (clip when --base-model is given, else learned).")
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -54,6 +59,11 @@ class IrpadConfig(TrainConfig):
             raise ConfigError(f"--trunk must be conv or timm, got {self.trunk!r}")
         if self.trunk == "timm" and not self.trunk_weights:
             raise ConfigError("--trunk timm needs --trunk-weights <file>: nothing is downloaded")
+        if self.queries not in ("auto", "clip", "learned"):
+            raise ConfigError(f"--queries must be auto, clip or learned, got {self.queries!r}")
+        if self.queries == "clip" and not self.base_model:
+            raise ConfigError("--queries clip needs --base-model <Stable Diffusion folder> (its CLIP text "
+                              "encoder embeds the prompts); or give --queries learned")
         if self.dim % self.heads:
             raise ConfigError(f"--dim {self.dim} must be divisible by --heads {self.heads}")
         if not 0.0 <= self.label_sigma <= 1.0:
@@ -62,10 +72,11 @@ class IrpadConfig(TrainConfig):
             raise ConfigError("--eval-every/--holdout-shards must be >= 0, --width/--blocks >= 1")
 
 
-def split_shards(cfg: IrpadConfig) -> tuple[list[int], str, list[int] | None]:
-    """(train shard indices, held-out build root, held-out shard indices or None = all)."""
+def split_shards(cfg: IrpadConfig, build: BuildInfo | None = None) -> tuple[list[int], str, list[int] | None]:
+    """(train shard indices, held-out build root, held-out shard indices or None = all);
+    ``build``: cfg.shards opened (else opened here)."""
 
-    n = len(read_index(cfg.shards)["shardlist"])
+    n = len((build if build is not None else BuildInfo.open(cfg.shards)).shards)
     if cfg.val_shards:
         return list(range(n)), cfg.val_shards, None
     if cfg.holdout_shards >= n:
@@ -74,24 +85,33 @@ def split_shards(cfg: IrpadConfig) -> tuple[list[int], str, list[int] | None]:
     return list(range(n - cfg.holdout_shards)), cfg.shards, list(range(n - cfg.holdout_shards, n))
 
 
-def check_degrees_recorded(root: str, shard_index: int) -> None:
+def check_degrees_recorded(build: BuildInfo | str, shard_index: int) -> None:
     """--label-sigma needs the continuous degrees in deg.json: decode them from the first
     sample of the first training shard before any work, instead of dropping every sample."""
 
-    url = read_index(root)["shardlist"][shard_index]["url"]
-    for key, members in iter_tar_samples(f"{root}/{url}"):
+    build = BuildInfo.of(build)
+    for key, members, _ in build.iter_samples([shard_index]):
         try:
             decode_sample(key, members, "", ("degrees",), hr_signed=True)
         except CorruptSample as e:
-            raise ConfigError(f"{root}/{url}: {key}: {e} (a build from another tool?): "
+            path = build.shard_path(build.urls[shard_index])
+            raise ConfigError(f"{path}: {key}: {e} (a build from another tool?): "
                               f"give --label-sigma 0 to train on the bins alone") from e
         return
+
+
+def query_source(cfg: IrpadConfig) -> dict[str, str]:
+    """What IRPAD's 12 queries are made of, recorded in irpad.json: the base's CLIP text
+    encoder's embeddings of the prompts (Sec. III.B.2) or free learned vectors."""
+    if cfg.queries == "clip" or (cfg.queries == "auto" and cfg.base_model):
+        return {"source": "clip_text_encoder", "base_model": cfg.base_model}
+    return {"source": "learned"}
 
 
 def build_irpad(cfg: IrpadConfig):
 
     text = None
-    if cfg.base_model:
+    if query_source(cfg)["source"] == "clip_text_encoder":
         text = embed_prompts_with_clip(cfg.base_model)
     arch = IrpadArch(trunk=cfg.trunk, width=cfg.width, stats=cfg.stats and cfg.trunk == "conv", timm_model=cfg.timm_model, dim=cfg.dim,
                      heads=cfg.heads, blocks=cfg.blocks, text_dim=0 if text is None else text.shape[1])
@@ -101,12 +121,16 @@ def build_irpad(cfg: IrpadConfig):
     return model
 
 
-def train_irpad(cfg: IrpadConfig) -> dict[str, Any]:
-    """Train, evaluate and save; returns {"result": TrainResult, "eval": metrics}."""
+def train_irpad(cfg: IrpadConfig, build: BuildInfo | None = None) -> dict[str, Any]:
+    """Train on ``build`` (cfg.shards, opened here when not given), evaluate and save;
+    returns {"result": TrainResult, "eval": metrics}."""
 
-    train_idx, val_root, val_idx = split_shards(cfg)
+    build = build if build is not None else BuildInfo.open(cfg.shards)
+    train_idx, val_root, val_idx = split_shards(cfg, build)
+    val_build = BuildInfo.open(val_root) if cfg.val_shards else build
     if cfg.label_sigma > 0 and train_idx:
-        check_degrees_recorded(cfg.shards, train_idx[0])
+        check_degrees_recorded(build, train_idx[0])
+    prepare_out(cfg, OUTPUTS)
     acc = make_accelerator(cfg)
     seed_everything(cfg.seed, acc.process_index)
     model = build_irpad(cfg)
@@ -114,10 +138,10 @@ def train_irpad(cfg: IrpadConfig) -> dict[str, Any]:
     scheduler = make_scheduler(cfg, optimizer)
     model, optimizer = acc.prepare(model, optimizer)
     fields = ("lr", "bins", "degrees") if cfg.label_sigma > 0 else ("lr", "bins")
-    loader = EpochLoader.from_config(cfg, acc, fields=fields, shard_indices=train_idx)
+    loader = EpochLoader.from_config(cfg, acc, build, fields=fields, shard_indices=train_idx)
 
     def val_batches():
-        return EpochLoader(val_root, batch_size=cfg.batch_size, fields=("lr", "bins"),
+        return EpochLoader(val_build, batch_size=cfg.batch_size, fields=("lr", "bins"),
                            shard_indices=val_idx, max_epochs=1)
 
     def training_step(batch: dict[str, Any]) -> StepOutput:
@@ -142,7 +166,8 @@ def train_irpad(cfg: IrpadConfig) -> dict[str, Any]:
     if acc.is_main_process:
         held = {"root": val_root, "shards": val_idx if val_idx is not None else "all"}
         metrics = {**metrics, "held_out": held, "step": result.step}
-        save_irpad(acc.unwrap_model(model), cfg.out, {"config": to_dict(cfg), "tta": cfg.tta, "eval": metrics})
+        save_irpad(acc.unwrap_model(model), cfg.out, {"config": to_dict(cfg), "tta": cfg.tta,
+                                                      "queries": query_source(cfg), "eval": metrics})
         write_json_atomic(f"{cfg.out}/eval.json", metrics)
     acc.wait_for_everyone()
     return {"result": result, "eval": metrics}
