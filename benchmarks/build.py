@@ -59,7 +59,8 @@ def main() -> None:
     from dalpsr_data.ray_runtime import init_ray, shutdown_ray
 
     deg_cfg = load_config(DegradationConfig, "paper", "degradation")
-    patch_cfg = PatchConfig(per_image=args.patches_per_image)
+    # repeat_crops: every sample photo gives --patches-per-image patches (the figures count 176)
+    patch_cfg = PatchConfig(per_image=args.patches_per_image, repeat_crops=True)
     t0 = time.perf_counter()
     init_ray(num_cpus=2, quiet=True)
     ray_start = time.perf_counter() - t0

@@ -112,6 +112,8 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=9000,
                     help="training steps: 100 warm-up steps, then a cosine decay of the lr to 0 over the rest")
     ap.add_argument("--extra", default="", help="more dalpsr-train irpad options, space-separated")
+    ap.add_argument("--run-name", default="", help="training folder under --work (default irpad_seed<seed>); "
+                    "distinct names keep the models of several variants trained on the same builds")
     args = ap.parse_args()
     if args.steps <= 200:
         ap.error("--steps must be > 200 (100 warm-up steps, then a cosine decay over steps - 100)")
@@ -123,8 +125,9 @@ def main() -> None:
         out = args.work / f"build_{name}"
         if not (out / "index.json").exists():  # a finished build is reused (the build itself also resumes)
             times[f"build_{name}_s"] = run(build + ["--sources", f"folder={photos}", "--patches-per-image", str(per),
-                                                    "--seed", str(seed), "--out", str(out)])
-    out = args.work / f"irpad_seed{args.seed}"
+                                                    "--seed", str(seed), "--out", str(out),
+                                                    "--repeat-crops"])  # the small photos: many degradations each
+    out = args.work / (args.run_name or f"irpad_seed{args.seed}")
     shutil.rmtree(out, ignore_errors=True)  # this script's own run folder: always a fresh run
     times["train_s"] = run([str(bindir / "dalpsr-train"), "irpad", "--shards", str(args.work / "build_train"),
                             "--val-shards", str(args.work / "build_val"), "--out", str(out),
@@ -132,10 +135,13 @@ def main() -> None:
                             "--max-steps", str(args.steps), "--decay-steps", str(args.steps - 100), *TRAIN_ARGS,
                             *args.extra.split()], args.threads)
     ev = json.loads((out / "eval.json").read_text())
+    queries = json.loads((out / "irpad.json").read_text()).get("queries", {"source": "learned"})
     acc = {k: round(v, 3) for k, v in ev["accuracy"].items()}
     boot = photo_bootstrap(out, args.work / "build_val")
     print(json.dumps({"benchmark": "irpad_accuracy", "held_out_samples": ev["n"], "tta": ev.get("tta", False),
-                      "seed": args.seed, "steps": args.steps, "label_sigma": args.label_sigma, "accuracy": acc, "paper": PAPER,
+                      "seed": args.seed, "steps": args.steps, "train_patches": args.train_patches,
+                      "val_patches": args.val_patches, "queries": queries["source"],
+                      "label_sigma": args.label_sigma, "accuracy": acc, "paper": PAPER,
                       "beats_paper": {k: acc[k] > PAPER[k] for k in PAPER}, "confusion": ev["confusion"],
                       "photo_bootstrap": boot, **times, "threads": args.threads}))
 

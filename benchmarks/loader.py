@@ -30,7 +30,7 @@ def make_build(root: str, per_image: int) -> str:
     from dalpsr_data.build import BuildConfig, PatchConfig, run_build
 
     run_build(BuildConfig(sources=("samples",), out=root, executor="local", workers=1, shard_size=16),
-              PatchConfig(per_image=per_image))
+              PatchConfig(per_image=per_image, repeat_crops=True))
     return root
 
 

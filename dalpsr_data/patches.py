@@ -5,11 +5,17 @@ so it depends only on the build seed and the key, never on worker or order. Imag
 a side below the patch size are reflect-padded on the bottom/right as Real-ESRGAN does
 (``small_policy="pad"``) or skipped (``"skip"``); images whose short side is below
 ``min_side`` are always skipped: padding a thumbnail 4x only repeats it.
+
+A photo yields at most as many patches as it has distinct crop positions (a padded photo,
+or one of exactly the patch size, has one): patch ``j`` takes its own draw, redrawn from
+its own stream while it repeats a position of patches ``0..j-1``, so a large photo's crops
+are the ones a single draw gives, and no two HR crops of a photo are the same.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -24,12 +30,16 @@ class PatchConfig:
     small_policy: "pad" (reflect-pad bottom/right up to ``size``) or "skip".
     min_side: images whose shorter side is below this are skipped (pixels).
     max_pixels: decoded images above this many pixels are skipped (bomb guard).
+    repeat_crops: let a photo with fewer distinct crop positions than ``per_image`` repeat
+        crops (each with its own degradation), e.g. to train a degradation estimator on a
+        few small photos; off: such a photo yields one patch per distinct position.
     """
 
     per_image: int = 4
     small_policy: str = "pad"
     min_side: int = 128
     max_pixels: int = 178_956_970  # Pillow's own error threshold (2 x MAX_IMAGE_PIXELS)
+    repeat_crops: bool = False
 
     def __post_init__(self) -> None:
         if self.per_image < 1:
@@ -75,6 +85,46 @@ def place_crop(w: int, h: int, size: int, rng: np.random.Generator) -> CropBox:
     y = int(rng.integers(0, h + pad_b - size + 1))
     x = int(rng.integers(0, w + pad_r - size + 1))
     return CropBox(x=x, y=y, size=size, image_w=w, image_h=h, pad_bottom=pad_b, pad_right=pad_r)
+
+
+def crop_positions(w: int, h: int, size: int) -> int:
+    """Distinct top-left corners of a ``size`` crop in a ``w`` x ``h`` image padded up to ``size``."""
+    return (max(w, size) - size + 1) * (max(h, size) - size + 1)
+
+
+MAX_REDRAWS = 32  # then the first free position in raster order (only tiny position counts get here)
+
+
+def place_patch_crop(w: int, h: int, size: int, index: int,
+                     rng_of: Callable[[int], np.random.Generator], repeat: bool = False) -> CropBox | None:
+    """The crop of patch ``index`` of a photo; None when the photo has no more than ``index``
+    distinct positions (and ``repeat`` is off).
+
+    ``rng_of(j)`` is patch ``j``'s own crop generator (seeded by the build seed and its key),
+    so the result does not depend on which worker builds which patch. Patch ``j`` redraws
+    while its position repeats one of patches ``0..j-1``; with ``repeat`` every patch keeps
+    its first draw (the behaviour before distinct crops).
+    """
+    if repeat:
+        return place_crop(w, h, size, rng_of(index))
+    n = crop_positions(w, h, size)
+    if index >= n:
+        return None
+    taken: set[tuple[int, int]] = set()
+    box = None
+    for j in range(index + 1):
+        rng = rng_of(j)
+        box = place_crop(w, h, size, rng)
+        for _ in range(MAX_REDRAWS):
+            if (box.x, box.y) not in taken:
+                break
+            box = place_crop(w, h, size, rng)
+        else:
+            free_w = max(w, size) - size + 1
+            x, y = next((k % free_w, k // free_w) for k in range(n) if (k % free_w, k // free_w) not in taken)
+            box = CropBox(x, y, box.size, box.image_w, box.image_h, box.pad_bottom, box.pad_right)
+        taken.add((box.x, box.y))
+    return box
 
 
 def extract(rgb: np.ndarray, box: CropBox) -> np.ndarray:

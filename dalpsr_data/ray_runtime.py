@@ -14,6 +14,10 @@ first ``import ray`` of the project: code that needs Ray calls :func:`init_ray` 
 that prints a stack dump on SIGTERM). ``init_ray`` puts back the SIGINT/SIGTERM handlers
 that were there before, so a command's own handling of Ctrl-C and ``kill`` stays in force
 (see dalpsr_data/interrupt.py).
+
+With an ``address``, the cluster's host and port are first tried with a plain TCP connect
+bounded by ``connect_timeout`` (Ray's client would retry for ~30 s before its own, vaguer
+error), and :class:`RayUnreachable` names the address.
 """
 
 from __future__ import annotations
@@ -24,12 +28,37 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 import threading
 from typing import Any
 
+from dalpsr_data.config_io import ConfigError
+
 _state: dict[str, Any] = {"temp_dir": None, "owned": False}
+DEFAULT_CONNECT_TIMEOUT = 15.0  # seconds
+
+
+class RayUnreachable(ConfigError):
+    """The Ray cluster at a given address did not answer (refused, or no reply in time)."""
+
+
+def check_reachable(address: str, timeout: float) -> None:
+    """TCP connect to ``ray://host:port`` or ``host:port`` within ``timeout`` seconds.
+
+    ``auto`` and anything without a port are left to Ray (it finds a local cluster itself).
+    """
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            pass
+    except OSError as e:
+        why = "no answer" if isinstance(e, TimeoutError) else (e.strerror or str(e))
+        raise RayUnreachable(f"the Ray cluster at {address} could not be reached within "
+                             f"{timeout:g} s ({why})") from None
 
 
 def _cleanup_temp_dir() -> None:
@@ -92,11 +121,16 @@ def import_ray(address: str | None = None):  # noqa: ANN201 (the ray module)
 
 
 def init_ray(address: str | None = None, num_cpus: int | None = None,
-             num_gpus: int | None = None, quiet: bool = True) -> bool:
+             num_gpus: int | None = None, quiet: bool = True,
+             connect_timeout: float = DEFAULT_CONNECT_TIMEOUT) -> bool:
     """Make sure Ray is initialised; returns True when this call started it.
 
-    Reuses an already running Ray in this process (tests share one session).
+    Reuses an already running Ray in this process (tests share one session). An
+    ``address`` that cannot be reached raises :class:`RayUnreachable` after at most
+    ``connect_timeout`` seconds (a refused port at once).
     """
+    if address:
+        check_reachable(address, connect_timeout)
     # Before `import ray`: Ray's core reads RAY_AUTH_MODE once, when it is first imported
     # (set later, the GCS starts with token auth but the driver's client has none).
     ray = import_ray(address)
@@ -125,7 +159,10 @@ def _init(ray, address: str | None, num_cpus: int | None, num_gpus: int | None, 
           quiet: bool) -> bool:
     common = dict(log_to_driver=not quiet, logging_level="ERROR", configure_logging=True)
     if address:
-        ray.init(address=address, **common)
+        try:
+            ray.init(address=address, **common)
+        except ConnectionError as e:  # the port answered, but not as a Ray cluster
+            raise RayUnreachable(f"the Ray cluster at {address} could not be reached ({e})") from None
         _state["owned"] = False
         return True
     # Unix socket paths are limited to ~107 bytes: keep the folder short.

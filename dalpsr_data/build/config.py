@@ -33,6 +33,7 @@ class BuildConfig:
     seed: int = 0
     workers: int = 0  # 0: every CPU of this machine (or of the cluster with --address)
     address: str | None = None
+    connect_timeout: float = 15.0  # seconds to reach the Ray cluster at `address`
     shard_size: int = 256
     limit: int | None = None  # at most this many files per source (first in sorted order)
     pipeline: str = "paper"
@@ -53,6 +54,8 @@ class BuildConfig:
             raise ValueError(f"limit must be >= 1 when given, got {self.limit}")
         if self.executor not in EXECUTORS:
             raise ValueError(f"executor must be one of {EXECUTORS}, got {self.executor!r}")
+        if not self.connect_timeout > 0:
+            raise ValueError(f"connect_timeout must be > 0 seconds, got {self.connect_timeout}")
         if self.max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, got {self.max_retries}")
         if not -1 <= self.png_compression <= 9:

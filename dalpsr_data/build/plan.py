@@ -53,6 +53,16 @@ def key_stem(rel_path: str) -> str:
     return stem
 
 
+def patch_key(prefix: str, index: int) -> str:
+    """Key of patch ``index`` of the file whose key prefix is ``prefix``."""
+    return f"{prefix}_p{index:02d}"
+
+
+def sibling_key(spec: PatchSpec, index: int) -> str:
+    """Key of patch ``index`` of the same file as ``spec`` (a worker recomputes their crops)."""
+    return patch_key(spec.key.removesuffix(f"_p{spec.patch_index:02d}"), index)
+
+
 def file_keys(label: str, files: list[SourceFile]) -> list[str]:
     """One unique key prefix per file; a collision (a.png, a.jpg) gets a path-hash suffix."""
     prefixes = [f"{label}_{key_stem(f.rel_path)}" for f in files]
@@ -86,7 +96,7 @@ def make_plan(sources: tuple[str, ...], data_root: str, limit: int | None, per_i
         roots[spec.label] = files[0].root if files else ""
         for prefix, f in zip(file_keys(spec.label, files), files):
             for j in range(per_image):
-                key = f"{prefix}_p{j:02d}"
+                key = patch_key(prefix, j)
                 if not schema.KEY_PATTERN.match(key):
                     raise ValueError(f"internal error: key {key!r} does not match the schema")
                 patches.append(PatchSpec(key, spec.label, f.root, f.rel_path, f.size, j))

@@ -3,7 +3,8 @@
 ``process_shard(task)`` is a plain function: the local loop and the Ray executor both
 call it. A file that cannot be used becomes a SkipRecord (never an exception); an
 exception out of here means the shard itself failed (disk full, a bug) and is retried.
-The commit marker is written only after the tar has been renamed into place.
+The job runner (dalpsr_data.jobs) writes the commit marker, from the returned content,
+only after the tar has been renamed into place.
 """
 
 from __future__ import annotations
@@ -16,17 +17,18 @@ from typing import Any
 import numpy as np
 
 from dalpsr_data import schema
-from dalpsr_data.atomic import write_json_atomic
-from dalpsr_data.build.progress import tick
 from dalpsr_data.build.shard_writer import write_shard
 from dalpsr_data.config_io import ConfigError, canonical_json
 from dalpsr_data.decode import DecodedImage, DecodeError, decode_file
 from dalpsr_data.degradation import apply, describe, sample_params
-from dalpsr_data.patches import PatchConfig, extract, place_crop, small_image_reason
+from dalpsr_data.jobs import advance
+from dalpsr_data.build.plan import sibling_key
+from dalpsr_data.patches import CropBox, PatchConfig, extract, place_patch_crop, small_image_reason
 from dalpsr_data.record import PatchSpec, SampleRecord, SkipRecord
 from dalpsr_data.seeding import rng_for
 
 CROP_STREAM, DEGRADE_STREAM = "crop", "degrade"
+NOT_DISTINCT = "no_distinct_crop"  # the photo has no further distinct crop position: not made
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,6 @@ class ShardTask:
     patch_cfg: PatchConfig
     deg_cfg: Any
     png_compression: int
-    counts: Any = None  # progress.PatchCounts (or its Ray actor); never affects the output
 
 
 def _set_single_thread() -> None:
@@ -73,12 +74,18 @@ def _json_bytes(obj: Any) -> bytes:
     return (canonical_json(obj) + "\n").encode()
 
 
-def make_sample(spec: PatchSpec, image: DecodedImage, task: ShardTask) -> SampleRecord:
-    """Crop and degrade one patch. Shapes: HR (P, P, 3), LR (P/scale, P/scale, 3), uint8 RGB."""
+def crop_box(spec: PatchSpec, image: DecodedImage, task: ShardTask) -> CropBox | None:
+    """The crop of ``spec`` (None: the photo has no further distinct position), drawn from
+    the crop streams of the photo's patches, which are seeded by their keys."""
+    def rng_of(j: int):
+        return rng_for(task.seed, sibling_key(spec, j), CROP_STREAM)
 
-    size = int(task.deg_cfg.patch_size)
-    w, h = image.size
-    box = place_crop(w, h, size, rng_for(task.seed, spec.key, CROP_STREAM))
+    return place_patch_crop(*image.size, int(task.deg_cfg.patch_size), spec.patch_index, rng_of,
+                            task.patch_cfg.repeat_crops)
+
+
+def make_sample(spec: PatchSpec, image: DecodedImage, task: ShardTask, box: CropBox) -> SampleRecord:
+    """Crop and degrade one patch. Shapes: HR (P, P, 3), LR (P/scale, P/scale, 3), uint8 RGB."""
     gt = extract(image.rgb, box)
     params = sample_params(rng_for(task.seed, spec.key, DEGRADE_STREAM), task.deg_cfg)
     hr, lr = apply(gt, params, task.deg_cfg)
@@ -137,8 +144,13 @@ def _build_one(spec: PatchSpec, task: ShardTask, cache: dict) -> SampleRecord | 
     if reason:
         return SkipRecord(spec.key, spec.source, spec.rel_path, reason,
                           f"{image.size[0]}x{image.size[1]} pixels")
+    box = crop_box(spec, image, task)
+    if box is None:
+        return SkipRecord(spec.key, spec.source, spec.rel_path, NOT_DISTINCT,
+                          f"{image.size[0]}x{image.size[1]} pixels: {spec.patch_index} distinct "
+                          f"crop position(s) already used")
     try:
-        return make_sample(spec, image, task)
+        return make_sample(spec, image, task, box)
     except ConfigError:  # a configuration problem is never a per-sample skip
         raise
     except (ValueError, ArithmeticError, MemoryError) as e:  # recorded, counted, --strict fails
@@ -151,28 +163,33 @@ def build_samples(task: ShardTask) -> tuple[list[tuple[str, dict[str, bytes]]], 
     skips: list[SkipRecord] = []
     bins = {t: [0] * schema.NUM_BINS for t in schema.DEGRADATION_TYPES}
     per_source: dict[str, int] = {}
-    padded = 0
+    padded: list[str] = []
+    not_distinct: list[str] = []
     cache: dict = {}
-    tick(task.counts, "start", task.name)
     for spec in task.patches:
         rec = _build_one(spec, task, cache)
-        if isinstance(rec, SkipRecord):
+        if isinstance(rec, SkipRecord) and rec.reason == NOT_DISTINCT:
+            not_distinct.append(spec.key)  # by design, not a problem of the file: no skip
+        elif isinstance(rec, SkipRecord):
             skips.append(rec)
         else:
             samples.append((spec.key, sample_members(rec, task.png_compression)))
             per_source[spec.source] = per_source.get(spec.source, 0) + 1
-            padded += int(rec.src["padded"])
+            if rec.src["padded"]:
+                padded.append(spec.key)
             for t in schema.DEGRADATION_TYPES:
                 bins[t][rec.bins[t]] += 1
-        tick(task.counts, "add", task.name, 1)
-    return samples, skips, {"bins": bins, "per_source": per_source, "padded": padded}
+        advance(1)  # the driver's progress bar, patch by patch
+    return samples, skips, {"bins": bins, "per_source": per_source, "padded": len(padded),
+                            "padded_keys": padded, "not_distinct": not_distinct}
 
 
 def process_shard(task: ShardTask) -> dict[str, Any]:
-    """Build, write and commit one shard; returns the marker content (also on disk).
+    """Build and write one shard; returns the content of its commit marker.
 
     Marker fields: shard, nsamples, sha256, bytes, keys, plan_hash, planned, skipped, bins,
-    per_source, padded, worker_seconds. Everything but worker_seconds is deterministic.
+    per_source, padded (count), padded_keys, not_distinct (keys of patches not made: the
+    photo had no further distinct crop position), worker_seconds. Everything but worker_seconds is deterministic.
     """
     _set_single_thread()
     t0 = time.perf_counter()
@@ -184,6 +201,5 @@ def process_shard(task: ShardTask) -> dict[str, Any]:
               "plan_hash": task.plan_hash, "planned": len(task.patches),
               "skipped": [s.to_dict() for s in skips], **counts,
               "worker_seconds": round(time.perf_counter() - t0, 4)}
-    write_json_atomic(schema.marker_path(tar_path), marker)
-    return marker
+    return marker  # committed by the job runner (dalpsr_data.jobs) as the .done.json
 

@@ -2,7 +2,8 @@
 
 Counts add up by construction: every listed file is either built (at least one patch
 committed) or skipped (with the reason of its first skipped patch), and every planned
-patch is either built or listed with a reason.
+patch is either built, listed with a reason, or counted as ``not_distinct`` (its photo
+had no further distinct crop position: by design, not a problem of the file).
 """
 
 from __future__ import annotations
@@ -43,12 +44,19 @@ def make_report(plan: BuildPlan, markers: list[dict[str, Any]], wall_seconds: fl
     per_source: dict[str, dict[str, int]] = {}
     for f in plan.files:
         per_source.setdefault(f.source, {"files_listed": 0, "files_built": 0, "files_skipped": 0,
-                                         "patches_built": 0, "patches_skipped": 0})
+                                         "files_padded": 0, "patches_built": 0, "patches_skipped": 0,
+                                         "patches_not_distinct": 0})
         per_source[f.source]["files_listed"] += 1
     key_to_file = {p.key: (p.source, p.rel_path) for s in plan.shards for p in s.patches}
     worker_seconds = 0.0
+    padded_files: set[tuple[str, str]] = set()
+    not_distinct = 0
     for m in sorted(markers, key=lambda m: m["shard"]):
         worker_seconds += float(m.get("worker_seconds", 0.0))
+        padded_files.update(key_to_file[k] for k in m.get("padded_keys", []))
+        for key in m.get("not_distinct", []):
+            not_distinct += 1
+            per_source[key_to_file[key][0]]["patches_not_distinct"] += 1
         for t in schema.DEGRADATION_TYPES:
             bins[t] = [a + b for a, b in zip(bins[t], m["bins"][t])]
         for key in m["keys"]:
@@ -70,12 +78,15 @@ def make_report(plan: BuildPlan, markers: list[dict[str, Any]], wall_seconds: fl
         per_source[s["source"]]["files_skipped"] += 1
     for ident in built_keys_per_file:
         per_source[ident[0]]["files_built"] += 1
+    for ident in padded_files:
+        per_source[ident[0]]["files_padded"] += 1
     n_built = sum(len(m["keys"]) for m in markers)
     return {
         "plan_hash": plan.plan_hash,
         "files": {"listed": len(plan.files), "built": len(built_keys_per_file),
-                  "skipped": len(skipped_files)},
+                  "skipped": len(skipped_files), "padded": len(padded_files)},
         "patches": {"planned": plan.num_patches, "built": n_built, "skipped": len(skipped_patches),
+                    "not_distinct": not_distinct,
                     "padded": sum(int(m.get("padded", 0)) for m in markers)},
         "per_source": per_source,
         "bins": bins,

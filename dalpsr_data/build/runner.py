@@ -9,23 +9,23 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from dalpsr_data import schema
 from dalpsr_data.atomic import remove_orphan_temporaries, write_json_atomic
 from dalpsr_data.build.config import BuildConfig, output_config
-from dalpsr_data.build.executor import run_local, run_ray
 from dalpsr_data.build.outdir import check_build_json, prepare_out_dir
 from dalpsr_data.build.plan import BuildPlan, make_plan
 from dalpsr_data.build.process_shard import ShardTask, preflight, process_shard
-from dalpsr_data.build.progress import BuildProgress, PatchCounts, ProgressTracker, ray_patch_counts
 from dalpsr_data.build.report import is_committed, make_report, read_marker, write_index
-from dalpsr_data.config_io import to_dict
+from dalpsr_data.config_io import ConfigError, to_dict
 from dalpsr_data.degradation import DegradationConfig
+from dalpsr_data.jobs import Job, ShardStats, run_shards
 from dalpsr_data.patches import PatchConfig
-from dalpsr_data.ray_runtime import init_ray, shutdown_ray
+from dalpsr_data.progress import Progress
+from dalpsr_data.ray_runtime import RayUnreachable, check_reachable
 
 
 class BuildFailed(RuntimeError):
@@ -57,28 +57,6 @@ def _build_json(cfg: BuildConfig, patch_cfg: PatchConfig, deg_cfg: Any, plan: Bu
             "schema": {"members": list(schema.SAMPLE_MEMBERS), "version": 1}}
 
 
-def _execute(cfg: BuildConfig, tasks: list[ShardTask], on_done: Callable, shard_fn: Callable,
-             tracker: ProgressTracker) -> dict:
-    """Run the pending shards with the configured executor; returns {shard: cause} of failures."""
-    if cfg.executor == "local" or not tasks:
-        tracker.counts = PatchCounts(listener=tracker.refresh)
-        tasks = [replace(t, counts=tracker.counts) for t in tasks]
-        return run_local(tasks, on_done, cfg.max_retries, shard_fn)
-
-    started = init_ray(cfg.address, num_cpus=cfg.workers or os.cpu_count(), quiet=True)
-    try:
-        import ray
-
-        in_flight = cfg.workers or int(ray.cluster_resources().get("CPU", 1))
-        tracker.counts = ray_patch_counts()
-        tasks = [replace(t, counts=tracker.counts) for t in tasks]
-        return run_ray(tasks, on_done, cfg.max_retries, in_flight, shard_fn, poll=tracker.refresh)
-    finally:
-        tracker.counts = None
-        if started:  # an embedded Ray is stopped; a cluster is only disconnected from
-            shutdown_ray()
-
-
 def run_build(cfg: BuildConfig, patch_cfg: PatchConfig | None = None, deg_cfg: Any = None, *,
               progress: bool = False, shard_fn: Callable = process_shard) -> BuildResult:
     """Build (or resume) the shards of ``cfg`` into ``cfg.out``.
@@ -91,6 +69,12 @@ def run_build(cfg: BuildConfig, patch_cfg: PatchConfig | None = None, deg_cfg: A
     t0 = time.perf_counter()
     patch_cfg = patch_cfg or PatchConfig()
     deg_cfg = deg_cfg or DegradationConfig()
+    if cfg.executor == "ray" and cfg.address:  # an unreachable cluster fails before any work
+        try:
+            check_reachable(cfg.address, cfg.connect_timeout)
+        except RayUnreachable as e:
+            raise ConfigError(f"{e}: check --address and that the cluster is running, or raise "
+                              f"--connect-timeout") from None
     plan = make_plan(cfg.sources, cfg.data_root, cfg.limit, patch_cfg.per_image, cfg.shard_size,
                      output_config(cfg, patch_cfg, deg_cfg))
     preflight(deg_cfg)
@@ -100,30 +84,33 @@ def run_build(cfg: BuildConfig, patch_cfg: PatchConfig | None = None, deg_cfg: A
         write_json_atomic(out / schema.BUILD_JSON, _build_json(cfg, patch_cfg, deg_cfg, plan))
     result = BuildResult(out, plan.plan_hash, len(plan.shards))
     result.removed_temporaries = [p.name for p in remove_orphan_temporaries(out)]
-    tasks = []
-    for s in plan.shards:
-        if is_committed(out, s.name, plan.plan_hash):
-            result.resumed.append(s.name)
-        else:
-            tasks.append(ShardTask(s.index, s.name, str(out), plan.plan_hash, s.patches, cfg.seed,
-                                   patch_cfg, deg_cfg, cfg.png_compression))
-    resumed = set(result.resumed)
-    done_before = sum(len(s.patches) for s in plan.shards if s.name in resumed)
-    if tasks:  # unfinished: an index.json left over (e.g. beside a damaged shard) must go
+    jobs = [Job(s.name, ShardTask(s.index, s.name, str(out), plan.plan_hash, s.patches, cfg.seed,
+                                  patch_cfg, deg_cfg, cfg.png_compression),
+                size=len(s.patches), marker=str(schema.marker_path(out / s.name)))
+            for s in plan.shards]
+
+    def committed(job: Job) -> bool:
+        return is_committed(out, job.id, plan.plan_hash)
+
+    if not all(committed(j) for j in jobs):  # an index.json left over (beside a damaged shard) must go
         (out / schema.INDEX_JSON).unlink(missing_ok=True)
-    built_patches = [0]
-    with BuildProgress(plan.num_patches, done_before, progress) as bar:
-        tracker = ProgressTracker(bar, {t.name: len(t.patches) for t in tasks})
+    bar = Progress("build", plan.num_patches, "patches", enabled=progress)
 
-        def on_done(marker: dict[str, Any]) -> None:
-            result.built.append(marker["shard"])
-            built_patches[0] += int(marker["nsamples"])
-            tracker.committed_shard(marker["shard"])
+    def on_done(outcome: Any) -> None:
+        if isinstance(outcome, ShardStats):
+            result.built.append(outcome.id)
 
-        result.failed = _execute(cfg, tasks, on_done, shard_fn, tracker)
+    run = run_shards(jobs, shard_fn, executor=cfg.executor, retries=cfg.max_retries,
+                     committed=committed, address=cfg.address, num_cpus=cfg.workers or os.cpu_count(),
+                     max_in_flight=cfg.workers or None, progress=bar, on_done=on_done)
+    result.resumed, result.failed = list(run.skipped), run.failures
     markers = [m for s in plan.shards if (m := read_marker(out, s.name)) is not None
                and m.get("plan_hash") == plan.plan_hash]
-    result.report = make_report(plan, markers, time.perf_counter() - t0, built_patches[0])
+    result.report = make_report(plan, markers, time.perf_counter() - t0,
+                                sum(s.samples for s in run.done))
+    # The progress bar's rate: planned patches of this run's shards over the shard work's time.
+    result.report["work_seconds"] = round(run.seconds, 3)
+    result.report["patches_per_second"] = round(bar.rate, 3)
     result.report["failed_shards"] = dict(sorted(result.failed.items()))
     write_json_atomic(out / schema.REPORT_JSON, result.report)
     if result.failed:

@@ -23,9 +23,11 @@ def build(
     seed: Optional[int] = typer.Option(None, "--seed", help="Build seed: every crop and degradation is drawn from (seed, key).", show_default="preset, else 0"),
     workers: int = typer.Option(0, "--workers", help="Shards processed at once (Ray CPUs when embedded); 0 = all CPUs.", show_default=True),
     address: Optional[str] = typer.Option(None, "--address", help="Address of an existing Ray cluster; without it Ray starts embedded.", show_default="embedded Ray"),
+    connect_timeout: float = typer.Option(15.0, "--connect-timeout", help="Seconds to wait for the Ray cluster at --address before giving up.", show_default=True),
     shard_size: Optional[int] = typer.Option(None, "--shard-size", help="Patches per shard.", show_default="preset, else 256"),
     limit: Optional[int] = typer.Option(None, "--limit", help="Use at most N files of each source (the first in sorted order).", show_default="all files"),
-    per_image: Optional[int] = typer.Option(None, "--patches-per-image", help="Patches cropped from every image.", show_default="preset, else 4"),
+    per_image: Optional[int] = typer.Option(None, "--patches-per-image", help="Patches cropped from every image (at most one per distinct crop position: one for a photo smaller than the patch).", show_default="preset, else 4"),
+    repeat_crops: bool = typer.Option(False, "--repeat-crops", help="Let a small photo repeat its crops up to --patches-per-image, each with its own degradation (degradation-estimation training on few small photos).", show_default="off"),
     pipeline: str = typer.Option("paper", "--pipeline", help="Preset name (pipelines/NAME.yaml) or a yaml path.", show_default=True),
     overwrite: bool = typer.Option(False, "--overwrite", help="Delete the previous build in --out and start from scratch.", show_default="off"),
     strict: bool = typer.Option(False, "--strict", help="Fail (exit 1, no index.json) when any file is skipped.", show_default="off"),
@@ -40,10 +42,12 @@ def build(
     err = Console(stderr=True, soft_wrap=True)
     overrides = {"sources": tuple(s for s in sources.split(",") if s.strip()), "data_root": data_root,
                  "out": out, "seed": seed, "workers": workers, "address": address,
+                 "connect_timeout": connect_timeout,
                  "shard_size": shard_size, "limit": limit, "overwrite": overwrite, "strict": strict,
                  "executor": executor, "max_retries": max_retries}
     try:
-        cfg, patch_cfg, deg_cfg = load_build_configs(pipeline, overrides, {"per_image": per_image})
+        cfg, patch_cfg, deg_cfg = load_build_configs(pipeline, overrides, {"per_image": per_image,
+                                                                     "repeat_crops": repeat_crops or None})
         result = run_build(cfg, patch_cfg, deg_cfg, progress=progress)
     except (ConfigError, SourceLayoutError) as e:
         err.print(f"[red]error:[/red] {e}")

@@ -28,10 +28,11 @@ def test_bad_inputs_are_recorded_and_counts_add_up(tmp_path, bad_folder, deg_cfg
     skipped = {s["path"]: s["reason"] for s in rep["skipped_files"]}
     assert skipped == {k: v for k, v in expected.items() if v != "ok"}
     ok = sorted(k for k, v in expected.items() if v == "ok")
-    assert rep["files"] == {"listed": len(expected), "built": len(ok), "skipped": len(skipped)}
+    assert rep["files"] == {"listed": len(expected), "built": len(ok), "skipped": len(skipped),
+                            "padded": 0}
     # every usable image here is >= 512 on both sides: nothing padded
     assert rep["patches"] == {"planned": len(expected), "built": len(ok), "skipped": len(skipped),
-                              "padded": 0}
+                              "not_distinct": 0, "padded": 0}
     assert rep["skip_reasons"] == {"empty_file": 1, "not_an_image": 1, "too_small": 1, "truncated": 1}
     assert sum(sum(rep["bins"][t]) for t in schema.DEGRADATION_TYPES) == 3 * len(ok)
     out = tmp_path / "out"

@@ -44,7 +44,7 @@ def test_bad_links_are_reported_and_a_good_link_is_followed(tmp_path, deg_cfg):
     assert {s["path"]: s["reason"] for s in rep["skipped_files"]} == {
         "broken_link.jpg": "broken_symlink", "loop.jpg": "symlink_loop",
         "a.png": "symlink_loop", "b.png": "symlink_loop"}
-    assert rep["files"] == {"listed": 7, "built": 3, "skipped": 4}
+    assert rep["files"] == {"listed": 7, "built": 3, "skipped": 4, "padded": 0}
     assert rep["skip_reasons"] == {"broken_symlink": 1, "symlink_loop": 3}
 
 

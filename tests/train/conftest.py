@@ -49,10 +49,12 @@ def tiny_sd_text_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def real_build(tmp_path_factory):
     """A real build (degradation pipeline) of the bundled photos: 11 photos x 20 patches,
-    one photo per shard (shard_size 20), so holding out shards holds out whole photos."""
+    one photo per shard (shard_size 20), so holding out shards holds out whole photos.
+    repeat_crops: 7 of the photos are 512x512 or smaller (one distinct crop each); their
+    20 patches are 20 degradations of that crop, which is what IRPAD learns from."""
     from dalpsr_data.build import BuildConfig, PatchConfig, run_build
 
     out = tmp_path_factory.mktemp("real") / "build"
     run_build(BuildConfig(sources=("samples",), out=str(out), executor="local", workers=1,
-                          shard_size=20, seed=7), PatchConfig(per_image=20))
+                          shard_size=20, seed=7), PatchConfig(per_image=20, repeat_crops=True))
     return out
