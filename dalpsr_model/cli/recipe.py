@@ -1,5 +1,6 @@
-"""`dalpsr-train --shards DIR --base SD ...` with no stage named: the paper's recipe
-(dalpsr_model.recipe). This module only parses the options and calls it."""
+"""`dalpsr-train --shards DIR --base SD [--llava L --ram-checkpoint R] ...` with no stage named:
+the paper's whole flow (dalpsr_model.recipe). This module only parses the options, prints
+the plan's errors and the summary table."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from typing import Optional
 import typer
 
 from dalpsr_data.config_io import ConfigError
-from dalpsr_model.recipe import RecipeConfig, run_recipe, stage_configs
+from dalpsr_model.recipe import RecipeConfig, plan_recipe, run_recipe, summary_table
+from dalpsr_model.recipe_outputs import StageFailed
 
 
 def register(app: typer.Typer) -> None:
@@ -17,11 +19,15 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         shards: Optional[str] = typer.Option(None, "--shards", help="Build folder (index.json + shard-*.tar) to train on; with no stage named, runs the paper's recipe.", show_default="none"),
         base: Optional[str] = typer.Option(None, "--base", help="Stable Diffusion 2.1-base folder in diffusers layout (read offline).", show_default="none"),
-        out: str = typer.Option("runs/dalpsr", "--out", help="Output root: OUT/irpad, OUT/controlnet, OUT/recipe.json."),
-        pipeline: str = typer.Option("paper", "--pipeline", help="Preset (pipelines/<name>.yaml or a yaml path) whose irpad: and controlnet: sections configure the stages."),
+        out: str = typer.Option("runs/dalpsr", "--out", help="Output root: OUT/encoder, OUT/irpad, OUT/controlnet, OUT/recipe.json (captions go beside the shards)."),
+        pipeline: str = typer.Option("paper", "--pipeline", help="Preset (pipelines/<name>.yaml or a yaml path) whose encoder:, caption:, irpad: and controlnet: sections configure the stages."),
         irpad: str = typer.Option("", "--irpad", help="A trained IRPAD folder (irpad.safetensors): skip training IRPAD.", show_default="none"),
+        vision_tower: str = typer.Option("", "--vision-tower", help="An aligned vision tower (vision_tower/ of `dalpsr-train encoder`): skip the alignment.", show_default="none"),
+        llava: str = typer.Option("", "--llava", help="Local llava-1.5-7b-hf folder: aligned and used to caption shards that have no captions (else $DALPSR_LLAVA).", show_default="none"),
+        ram_checkpoint: str = typer.Option("", "--ram-checkpoint", help="RAM .pth (tag lists beside it) whose tags go into the caption instruction (else $DALPSR_RAM_CHECKPOINT).", show_default="none"),
         cpu: bool = typer.Option(False, "--cpu/--no-cpu", help="Train on the CPU even when an accelerator is present."),
-        resume: str = typer.Option("", "--resume", help="'latest': both stages continue from their newest checkpoints.", show_default="none"),
+        resume: str = typer.Option("", "--resume", help="'latest': the training stages that run continue from their newest checkpoints.", show_default="none"),
+        overwrite: bool = typer.Option(False, "--overwrite/--no-overwrite", help="Retrain the stages whose output in OUT is finished, replacing it (given folders and captions are kept)."),
     ) -> None:
         if ctx.invoked_subcommand is not None:
             return  # a stage was named: its own command does the work
@@ -30,11 +36,16 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(0)
         try:
             rc = RecipeConfig(shards=shards or "", base=base or "", out=out, pipeline=pipeline,
-                              irpad=irpad, cpu=cpu, resume=resume)
-            stage_configs(rc)  # every option checked before any work starts
+                              irpad=irpad, vision_tower=vision_tower, llava=llava,
+                              ram_checkpoint=ram_checkpoint, cpu=cpu, resume=resume, overwrite=overwrite)
+            plan = plan_recipe(rc)  # every option of every stage checked before any work starts
         except ConfigError as e:
             typer.echo(f"error: {e}", err=True)
             raise typer.Exit(2) from e
-        summary = run_recipe(rc)
-        typer.echo(f"recipe done: IRPAD in {summary['irpad']['path']}, "
-                   f"ControlNet in {summary['controlnet']['path']}")
+        try:
+            summary = run_recipe(rc, plan)
+        except StageFailed as e:
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(1) from e
+        typer.echo(summary_table(summary))
+        typer.echo(f"recipe done: {rc.out}/recipe.json")

@@ -1,4 +1,5 @@
-"""`dalpsr-train --shards DIR` with no stage: IRPAD, then the ControlNet, from one preset."""
+"""`dalpsr-train --shards DIR` with no stage on a captioned build: IRPAD, then the ControlNet,
+from one preset (the whole flow with alignment and captioning: test_recipe_flow.py)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,10 @@ def test_recipe_trains_irpad_then_controlnet_and_reuses_a_given_irpad(tiny_sd_di
     assert result.exit_code == 0, result.output
     summary = json.loads((out / "recipe.json").read_text())
     assert summary["irpad"]["step"] == 2 and summary["controlnet"]["step"] == 2
+    assert summary["irpad"]["action"] == summary["controlnet"]["action"] == "ran"
+    # the build is captioned: no caption models needed, the alignment is not run
+    assert summary["caption"]["action"] == "reused" and summary["encoder"]["action"] == "skipped"
+    assert not (out / "encoder").exists()
     assert (out / "irpad" / "irpad.safetensors").is_file()
     assert (out / "controlnet" / "controlnet" / "config.json").is_file()
     saved = json.loads((out / "controlnet" / "config.json").read_text())
@@ -37,7 +42,9 @@ def test_recipe_trains_irpad_then_controlnet_and_reuses_a_given_irpad(tiny_sd_di
     result = CliRunner().invoke(app, [*base_args, "--out", str(again), "--irpad", str(out / "irpad")])
     assert result.exit_code == 0, result.output
     assert not (again / "irpad").exists()  # IRPAD not retrained
-    assert json.loads((again / "recipe.json").read_text())["irpad"]["given"] is True
+    summary = json.loads((again / "recipe.json").read_text())
+    assert summary["irpad"] == {"action": "reused", "path": str(out / "irpad"), "why": "given by --irpad"}
+    assert summary["controlnet"]["action"] == "ran"
 
 
 def test_recipe_checks_everything_before_training(tiny_sd_dir, cn_build, tmp_path):
