@@ -32,6 +32,11 @@ class ConfigError(ValueError):
     """A configuration that must be fixed before any work starts; the message says how."""
 
 
+def opt(default: Any, help: str) -> Any:  # noqa: A002 - mirrors typer's keyword
+    """A dataclass field with CLI help text (dalpsr_data.cli_options shows it with its default)."""
+    return dataclasses.field(default=default, metadata={"help": help})
+
+
 def resolve_preset(name_or_path: str | Path) -> Path:
     """``paper`` -> ``pipelines/paper.yaml``; an existing path is returned as is."""
     p = Path(name_or_path)

@@ -31,6 +31,9 @@ class CaptionConfig:
     ram_thresholds: str = opt("", "ram_tag_list_threshold.txt; empty: the file beside the checkpoint.")
     ram_image_size: int = opt(384, "RAM input resolution (384 for the released Swin-L).")
     ram_allow_unsafe_load: bool = opt(False, "Fully unpickle a trusted .pth that weights-only loading refuses.")
+    ram_dtype: str = opt("fp32", "RAM's Swin encoder precision: fp32 (as the official inference), bf16 or fp16 "
+                                 "(CUDA only); the tagging head always runs in fp32. Apart from --dtype: "
+                                 "thresholds sit at 0.65-0.9, where bf16 can flip tags.")
     max_tags: int = opt(0, "Most probable tags put in the instruction (0: every tag above its threshold).")
     instruction: str = opt(DEFAULT_INSTRUCTION, "Instruction before the tag clause.")
     vision_tower: str = opt("", "LR-aligned vision tower folder saved by `dalpsr-train encoder`.")
@@ -42,7 +45,7 @@ class CaptionConfig:
     address: str = opt("", "Address of an existing Ray cluster (empty: start a local one).")
     batch_size: int = opt(16, "Images per LLaVA generate call (halved on CUDA OOM).")
     tag_batch_size: int = opt(32, "Images per RAM forward.")
-    retries: int = opt(2, "Times a shard is redone after its actor crashed.")
+    retries: int = opt(2, "Times a failing shard is redone (it raised, or its actor died).")
     cpus_per_actor: int = opt(1, "CPU slots reserved per Ray actor.")
 
     def __post_init__(self) -> None:
@@ -60,6 +63,10 @@ class CaptionConfig:
             raise ValueError(f"ram_image_size must be a multiple of 32 (Swin), got {self.ram_image_size}")
         if self.device == "cpu" and self.dtype in ("bf16", "fp16"):
             raise ValueError("--dtype bf16/fp16 needs --device cuda; use --dtype auto or fp32 on CPU")
+        if self.ram_dtype not in TORCH_DTYPES:
+            raise ValueError(f"ram_dtype must be one of {tuple(TORCH_DTYPES)}, got {self.ram_dtype!r}")
+        if self.device == "cpu" and self.ram_dtype != "fp32":
+            raise ValueError("--ram-dtype bf16/fp16 needs --device cuda; use --ram-dtype fp32 on CPU")
 
     def resolved(self) -> CaptionConfig:
         """Environment fallbacks for model paths filled in (what is saved and hashed)."""

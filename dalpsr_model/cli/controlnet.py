@@ -29,4 +29,4 @@ def run(cfg: ControlNetConfig) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("controlnet", help=DOC)(make_stage_command(ControlNetConfig, "controlnet", run, DOC))
+    app.command("controlnet")(make_stage_command(ControlNetConfig, "controlnet", run, DOC))

@@ -20,4 +20,4 @@ def run(cfg: EncoderConfig) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("encoder", help=DOC)(make_stage_command(EncoderConfig, "encoder", run, DOC))
+    app.command("encoder")(make_stage_command(EncoderConfig, "encoder", run, DOC))

@@ -21,4 +21,4 @@ def run(cfg: IrpadConfig) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("irpad", help=DOC)(make_stage_command(IrpadConfig, "irpad", run, DOC))
+    app.command("irpad")(make_stage_command(IrpadConfig, "irpad", run, DOC))

@@ -3,13 +3,12 @@
 The common Trainer saves every module in its ``models`` dict as safetensors and restores
 it strictly on ``--resume``; holding the EMA copy and its update count in an ``nn.Module``
 (count as a buffer) puts the EMA into the same atomic checkpoint with no extra format.
-The update runs right after each optimizer step through :class:`StepHookOptimizer`.
+The update runs right after each optimizer step, from the Trainer's ``on_step_end`` hook.
 """
 
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable
 
 import torch
 
@@ -39,23 +38,3 @@ class EMAHolder(torch.nn.Module):
         for e, b in zip(self.model.buffers(), model.buffers()):
             e.copy_(b)
         self.num_updates.fill_(n)
-
-
-class StepHookOptimizer:
-    """Wraps an optimizer; calls ``after_step()`` after every ``step()``; forwards the rest.
-
-    The common Trainer has no post-step callback; wrapping the optimizer keeps the EMA
-    update exactly once per optimizer step (not per accumulation micro-step).
-    """
-
-    def __init__(self, optimizer: Any, after_step: Callable[[], None]) -> None:
-        self._optimizer = optimizer
-        self._after_step = after_step
-
-    def step(self, *args: Any, **kwargs: Any) -> Any:
-        out = self._optimizer.step(*args, **kwargs)
-        self._after_step()
-        return out
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._optimizer, name)

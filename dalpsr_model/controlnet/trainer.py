@@ -47,7 +47,7 @@ def prepare_latent_cache(cfg: ControlNetConfig, base: Any, acc: Any, build: Buil
     build = build if build is not None else BuildInfo.open(cfg.shards)
     vae_hash = module_hash(base.vae, extra=str(next(base.vae.parameters()).dtype))
     ensure_latent_cache(build, base.vae, vae_hash, cfg.latent_cache_batch,
-                        acc.process_index, acc.num_processes)
+                        acc.process_index, acc.num_processes, progress=cfg.progress and acc.is_main_process)
     acc.wait_for_everyone()
     return LatentCache(build, vae_hash)
 

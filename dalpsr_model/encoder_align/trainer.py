@@ -24,6 +24,10 @@ from dalpsr_model.encoder_align import (
 from dalpsr_model.training.accel import make_accelerator, seed_everything
 from dalpsr_model.training.config import TrainConfig, opt
 from dalpsr_model.training.loop import StepOutput, Trainer, make_optimizer, make_scheduler
+from dalpsr_model.training.outdir import prepare_out
+
+# What a run saves in --out besides checkpoints/ and tb/ (--overwrite removes only these).
+OUTPUTS = ("vision_tower/vision_tower.safetensors", "vision_tower/vision_tower.json")
 
 
 @dataclass(frozen=True)
@@ -47,7 +51,7 @@ def train_encoder(cfg: EncoderConfig) -> dict[str, Any]:
 
     import torch
 
-
+    prepare_out(cfg, OUTPUTS)
     acc = make_accelerator(cfg)
     seed_everything(cfg.seed, acc.process_index)
     tower, spec, processor = load_llava_tower(cfg.llava)

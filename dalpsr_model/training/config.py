@@ -2,31 +2,25 @@
 
 A stage subclasses :class:`TrainConfig` (``@dataclass(frozen=True)``) and adds its own
 fields with :func:`opt`; every field becomes a CLI option (``--batch-size``) through
-:func:`dalpsr_model.cli.options.make_stage_command`, and a yaml preset
+:func:`dalpsr_data.cli_options.make_command`, and a yaml preset
 section (``irpad:``, ``encoder:``, ``controlnet:``) may set any of them.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from dalpsr_data.config_io import ConfigError
+from dalpsr_data.config_io import ConfigError, opt  # noqa: F401 - opt: the stages' field helper
 
 MIXED_PRECISION = ("no", "fp16", "bf16")
 
 # Fields that may differ between a run and its resumption without changing the result:
 # everything else must match the checkpoint's saved config (checked on --resume).
 RESUME_MUTABLE_FIELDS = frozenset({
-    "resume", "max_steps", "progress", "checkpoint_every", "keep_checkpoints", "log_every",
+    "resume", "overwrite", "max_steps", "progress", "checkpoint_every", "keep_checkpoints", "log_every",
     "out", "shards", "cpu",
 })
-
-
-def opt(default: Any, help: str) -> Any:  # noqa: A002 - mirrors typer's keyword
-    """A dataclass field with CLI help text (shown by ``--help`` with its default)."""
-    return dataclasses.field(default=default, metadata={"help": help})
 
 
 @dataclass(frozen=True)
@@ -53,6 +47,7 @@ class TrainConfig:
     log_every: int = opt(10, "Log scalars to tensorboard every N optimizer steps.")
     progress: bool = opt(True, "Show a progress bar with samples/s.")
     resume: str = opt("", "'latest' to continue from the newest checkpoint in OUT/checkpoints, or a checkpoint folder.")
+    overwrite: bool = opt(False, "Replace a previous run in OUT (removes only what a trainer wrote there); without it or --resume such an OUT is refused.")
 
     def __post_init__(self) -> None:
         if not self.shards:

@@ -9,7 +9,11 @@ accelerator, then::
 
 ``training_step(batch) -> StepOutput`` computes the loss of one batch (forward only);
 the Trainer does backward, accumulation, clipping, optimizer/scheduler steps, the
-non-finite check, logging, checkpoints and ``--resume``.
+non-finite check, logging, checkpoints and ``--resume``. While it runs,
+``trainer.micro_step`` is the index of its batch over the whole run (``step *
+grad_accum_steps + micro-step``), the same after a resume, so per-batch randomness can be
+keyed on it. ``on_step_end(step)`` runs after every optimizer step (e.g. an EMA update),
+before logging, validation and checkpoints.
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ class TrainResult:
     losses: list[float]            # per optimizer step run in THIS call (mean over accumulation)
     last_checkpoint: Path | None
     samples_per_second: float
+    last_loss: float = math.nan    # of the last optimizer step, also when none ran in this call
 
 
 def make_optimizer(cfg: Any, params: Iterable[torch.nn.Parameter]) -> torch.optim.Optimizer:
@@ -93,13 +98,17 @@ class Trainer:
                  optimizer: torch.optim.Optimizer, loader: ResumableLoader,
                  training_step: Callable[[Any], StepOutput], scheduler: Any | None = None,
                  validate: Callable[[int], dict[str, float]] | None = None,
-                 validate_every: int = 0, description: str = "train") -> None:
+                 validate_every: int = 0, description: str = "train",
+                 on_step_end: Callable[[int], None] | None = None) -> None:
         self.cfg, self.acc = cfg, accelerator
         self.models, self.optimizer, self.scheduler = models, optimizer, scheduler
         self.loader, self.training_step = loader, training_step
         self.validate, self.validate_every = validate, validate_every
         self.description = description
+        self.on_step_end = on_step_end
         self.step = 0
+        self.micro_step = 0  # batch index over the whole run (see module docstring)
+        self.last_loss = math.nan
         self.ckpts = CheckpointManager(Path(cfg.out) / "checkpoints", cfg.keep_checkpoints)
         self.last_checkpoint: Path | None = None
 
@@ -110,7 +119,7 @@ class Trainer:
     def save(self) -> Path:
         state = {"step": self.step, "optimizer": self.optimizer.state_dict(),
                  "scheduler": self.scheduler.state_dict() if self.scheduler is not None else {},
-                 "loader": self.loader.state_dict()}
+                 "loader": self.loader.state_dict(), "last_loss": self.last_loss}
         self.last_checkpoint = self.ckpts.save(
             self.step, models=self._unwrapped(), state=state, config=to_dict(self.cfg),
             rank=self.acc.process_index, is_main=self.acc.is_main_process,
@@ -133,6 +142,7 @@ class Trainer:
             self.scheduler.load_state_dict(state["scheduler"])
         self.loader.load_state_dict(state["loader"])
         self.step = int(state["step"])
+        self.last_loss = float(state.get("last_loss", math.nan))  # checkpoints before it: nan
         self.last_checkpoint = path
         log.info("resumed from %s at step %d", path, self.step)
 
@@ -153,6 +163,7 @@ class Trainer:
         total, samples, logs = 0.0, 0, {}
         for micro in range(n_acc):
             batch = next(it)
+            self.micro_step = self.step * n_acc + micro
             sync = micro == n_acc - 1
             ctx = contextlib.ExitStack()
             if not sync:  # skip DDP all-reduce on accumulation micro-steps
@@ -187,6 +198,9 @@ class Trainer:
             while self.step < self.cfg.max_steps:
                 loss, samples, logs = self._one_step(it)
                 self.step += 1
+                self.last_loss = loss
+                if self.on_step_end is not None:
+                    self.on_step_end(self.step)
                 losses.append(loss)
                 monitor.step(self.step, samples * self.acc.num_processes, loss)
                 if self.step % self.cfg.log_every == 0:
@@ -206,4 +220,5 @@ class Trainer:
             close = getattr(it, "close", None)
             if close is not None:  # stops DataLoader workers now, not at garbage collection
                 close()
-        return TrainResult(self.step, losses, self.last_checkpoint, monitor.samples_per_second)
+        return TrainResult(self.step, losses, self.last_checkpoint, monitor.samples_per_second,
+                           self.last_loss)

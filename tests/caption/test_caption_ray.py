@@ -52,12 +52,14 @@ def test_cli_local_run_and_exit_codes(tmp_path, caption_cfg):
             "--ram-image-size", "64", "--batch-size", "2", "--max-new-tokens", "4", "--max-tags", "2"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    summary = json.loads((root / "captions" / "report.json").read_text())
     assert summary["ok"] == 3 and summary["done"] == 1
+    assert "dalpsr-data caption" in result.stdout and "captioned" in result.stdout  # a table
+    assert "{" not in result.stdout  # not the raw summary dict
     records = [json.loads(x) for x in (root / "captions" / "shard-000000.jsonl").read_text().splitlines()]
     assert all(len(r["instruction"].split(": ")[-1].split(", ")) <= 2 for r in records if r["tags"])
     again = CliRunner().invoke(app, args)  # resume: nothing left to do
-    assert again.exit_code == 0 and json.loads(again.stdout.strip().splitlines()[-1])["skipped"] == 1
+    assert again.exit_code == 0 and json.loads((root / "captions" / "report.json").read_text())["skipped"] == 1
     bad = CliRunner().invoke(app, args[:-6] + ["--ram-tag-list", str(tmp_path / "tags.txt")])
     assert bad.exit_code == 2 and "--ram-tag-list" in bad.output
     wrong = CliRunner().invoke(app, args + ["--image", "mid"])

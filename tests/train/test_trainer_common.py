@@ -117,15 +117,15 @@ def test_config_validation_messages(fake_build):
 def test_generated_cli_options_preset_and_errors(fake_build, tmp_path):
     got = []
     app = typer.Typer()
-    app.command("toy")(make_stage_command(ToyConfig, "toy", got.append, doc="Toy stage."))
+    app.command("toy")(make_stage_command(ToyConfig, "encoder", got.append, doc="Toy stage."))
     app.command("other")(lambda: None)
     runner = CliRunner()
     help_text = runner.invoke(app, ["toy", "--help"], env={"COLUMNS": "250", "TERMINAL_WIDTH": "250"}).output
     for flag in ("--batch-size", "--mixed-precision", "--width", "--resume", "--pipeline", "--no-progress"):
         assert flag in help_text
-    assert "Hidden width of the toy model." in help_text and "[default: (8)]" in help_text
+    assert "Hidden width of the toy model." in help_text and "[default: 8]" in help_text
     preset = tmp_path / "p.yaml"
-    preset.write_text("toy:\n  width: 5\n  batch_size: 7\n")
+    preset.write_text("encoder:\n  width: 5\n  batch_size: 7\n")
     res = runner.invoke(app, ["toy", "--pipeline", str(preset), "--shards", str(fake_build),
                               "--batch-size", "2", "--no-progress"])
     assert res.exit_code == 0, res.output
