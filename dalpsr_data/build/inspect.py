@@ -7,6 +7,7 @@ preview read the tars through schema.iter_tar_samples (raw bytes, nothing unpick
 from __future__ import annotations
 
 import json
+import tempfile
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 import numpy as np
 
 from dalpsr_data import schema
+from dalpsr_data.atomic import TMP_PREFIX, atomic_open
 from dalpsr_data.config_io import ConfigError
 
 if TYPE_CHECKING:  # the annotation only; PIL is imported where the sheet is drawn
@@ -43,6 +45,27 @@ class PreviewConfig:
     def __post_init__(self) -> None:
         if self.n < 1 or self.tile < 16 or self.cols < 1:
             raise ConfigError(f"--n must be >= 1, --tile >= 16, cols >= 1 (got {self.n}, {self.tile}, {self.cols})")
+
+
+def check_output_file(path: str | Path, option: str) -> None:
+    """Refuse, before any work, an output file whose folder is missing or not writable.
+
+    ConfigError names ``option`` (the command's own flag) and the folder; the folder is
+    never created, so a typo in a path does not leave new folders behind.
+    """
+    target = Path(path)
+    folder = target.parent
+    if target.is_dir():
+        raise ConfigError(f"{option} {path} is a folder: give a file path such as {target / 'out.png'}")
+    if not folder.is_dir():
+        raise ConfigError(f"{option} {path}: folder {folder} does not exist: create it or choose "
+                          f"another {option}")
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=TMP_PREFIX):
+            pass
+    except OSError as e:
+        raise ConfigError(f"{option} {path}: folder {folder} is not writable ({e.strerror or e}): "
+                          f"choose another {option}") from None
 
 
 def _plan_hash(root: Path) -> str:
@@ -116,8 +139,11 @@ def plot_stats(stats: dict[str, Any], degrees: dict[str, list[float]], path: str
         ax.set_xlabel("degree")
     axes[0].set_ylabel("samples")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    try:
+        with atomic_open(path, "wb") as f:  # a failed write leaves no half-written PNG
+            fig.savefig(f, format="png", dpi=100)
+    finally:
+        plt.close(fig)
 
 
 def contact_sheet(cfg: PreviewConfig) -> "Image.Image":

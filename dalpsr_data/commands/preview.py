@@ -6,7 +6,7 @@ import typer
 
 from dalpsr_data import schema
 from dalpsr_data.atomic import atomic_open
-from dalpsr_data.build.inspect import PreviewConfig, contact_sheet
+from dalpsr_data.build.inspect import PreviewConfig, check_output_file, contact_sheet
 from dalpsr_data.config_io import ConfigError
 
 
@@ -21,19 +21,21 @@ def preview(
     tile: int = typer.Option(256, "--tile", help="Displayed size of each HR and LR image in pixels.", show_default=True),
 ) -> None:
     """Draw the first N samples: HR, LR upsampled with nearest neighbour, prompt underneath."""
-    from pathlib import Path
-
     from rich.console import Console
 
 
     err = Console(stderr=True, soft_wrap=True)
     try:
         cfg = PreviewConfig(root=root, n=n, out=out, tile=tile)
+        check_output_file(cfg.out, "--out")
         sheet = contact_sheet(cfg)
     except (ConfigError, schema.ShardFormatError) as e:
         err.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from None
-    Path(cfg.out).parent.mkdir(parents=True, exist_ok=True)
-    with atomic_open(cfg.out, "wb") as f:
-        sheet.save(f, format="PNG")
+    try:
+        with atomic_open(cfg.out, "wb") as f:
+            sheet.save(f, format="PNG")
+    except OSError as e:  # the folder failed after the check (disk full, unmounted)
+        err.print(f"[red]error:[/red] --out {cfg.out}: {e.strerror or e}")
+        raise typer.Exit(1) from None
     Console().print(f"preview: {cfg.out} ({sheet.width}x{sheet.height})")

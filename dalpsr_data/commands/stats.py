@@ -7,7 +7,8 @@ from typing import Optional
 import typer
 
 from dalpsr_data import schema
-from dalpsr_data.build.inspect import StatsConfig, collect_stats, degree_values, plot_stats
+from dalpsr_data.build.inspect import (StatsConfig, check_output_file, collect_stats, degree_values,
+                                       plot_stats)
 from dalpsr_data.config_io import ConfigError
 
 
@@ -28,13 +29,19 @@ def stats(
 
 
     cfg = StatsConfig(root=root, plot=plot, as_json=as_json)
+    err = Console(stderr=True, soft_wrap=True)
     try:
+        if cfg.plot:
+            check_output_file(cfg.plot, "--plot")
         st = collect_stats(cfg.root)
         if cfg.plot:
             plot_stats(st, degree_values(cfg.root), cfg.plot)
     except (ConfigError, schema.ShardFormatError) as e:
-        Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {e}")
+        err.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from None
+    except OSError as e:  # the folder failed after the check (disk full, unmounted)
+        err.print(f"[red]error:[/red] --plot {cfg.plot}: {e.strerror or e}")
+        raise typer.Exit(1) from None
     if cfg.as_json:
         typer.echo(json.dumps(st, sort_keys=True))
         return
@@ -42,8 +49,13 @@ def stats(
     console.print(f"{root}: {st['samples']} samples in {st['shards']} committed shard(s), "
                   f"{st['skipped_patches']} patches skipped"
                   + ("" if st["finished"] else " [yellow](build unfinished)[/yellow]"))
+    # a table, not "<source>: N samples": the built-in source is called "samples" itself
+    sources = Table(title="samples per source")
+    sources.add_column("source")
+    sources.add_column("samples", justify="right")
     for src, n in st["per_source"].items():
-        console.print(f"  {src}: {n} samples")
+        sources.add_row(src, str(n))
+    console.print(sources)
     if st["skipped_files_by_reason"]:
         console.print("skipped files: " + ", ".join(f"{k}={v}" for k, v in st["skipped_files_by_reason"].items()))
     table = Table(title="samples per bin (0 = mildest)")
