@@ -37,7 +37,7 @@ def ram_paths(cfg: CaptionConfig) -> tuple[Path, Path, Path]:
 
 
 class RamTagger:
-    """Tags PIL images with RAM; the Swin encoder may run in bf16, the head stays fp32."""
+    """Tags PIL images with RAM; the Swin encoder runs in ``cfg.ram_dtype`` (fp32 default), the head in fp32."""
 
     def __init__(self, cfg: CaptionConfig, device: str) -> None:
         import torch
@@ -52,14 +52,15 @@ class RamTagger:
             raise ConfigError(str(e)) from e
         self.device = torch.device(device)
         model.to(self.device)
-        dtype = getattr(torch, TORCH_DTYPES[cfg.torch_dtype_name])
+        # RAM has its own precision (fp32 by default): --dtype is LLaVA's.
+        dtype = getattr(torch, TORCH_DTYPES[cfg.ram_dtype])
         model.visual_encoder.to(dtype)
         self.dtype = dtype
         self.model = model
         self.cfg = cfg
         self.info = {"checkpoint": ckpt.name, "checkpoint_bytes": ckpt.stat().st_size,
                      "variant": cfg.ram_variant, "num_tags": len(self.tags),
-                     "image_size": cfg.ram_image_size, "encoder_dtype": cfg.torch_dtype_name,
+                     "image_size": cfg.ram_image_size, "encoder_dtype": cfg.ram_dtype,
                      "skipped_keys": info["skipped_keys"],
                      "reweight_scale_default": info["reweight_scale_default"]}
 
