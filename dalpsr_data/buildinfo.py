@@ -83,10 +83,10 @@ class BuildInfo:
         no finished build there, ShardFormatError when its files are malformed."""
         root = Path(root)
         if not (root / schema.INDEX_JSON).is_file():
-            state = ("unfinished (build.json but no index.json)" if (root / schema.BUILD_JSON).is_file()
-                     else "missing" if not root.is_dir() else "not a build (no index.json)")
-            raise MissingBuildError(f"{root}: the build is {state}: run "
-                                    f"`dalpsr-data build --out {root}` to make or finish it")
+            state = ("unfinished" if (root / schema.BUILD_JSON).is_file()
+                     else "missing" if not root.is_dir() else "not a build folder")
+            raise MissingBuildError(f"{root / schema.INDEX_JSON} not found: {root} is {state} (run "
+                                    f"`dalpsr-data build --out {root}` to make or finish the build)")
         index = schema.read_index(root)
         geometry, plan_hash = _read_geometry(root)
         return cls(root, tuple(index["shardlist"]), geometry, plan_hash)

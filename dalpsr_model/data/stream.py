@@ -175,7 +175,7 @@ class ShardStream(IterableDataset):
                 yield self._decode_batch(raw)
 
     def _decode_batch(self, raw: list[Raw]) -> dict[str, Any]:
-        samples, corrupt = [], 0
+        samples, corrupt, first_reason = [], 0, ""
         for key, members, extra in raw:
             try:
                 if members is None:
@@ -184,6 +184,7 @@ class ShardStream(IterableDataset):
                                              self.build.geometry))
             except CorruptSample as e:
                 corrupt += 1
+                first_reason = first_reason or (f"{key}: {e}" if key is not None else str(e))
                 log.warning("skipped sample %s: %s", key, e)
         if samples:
             self._last_good = samples[-1]
@@ -195,9 +196,8 @@ class ShardStream(IterableDataset):
                         self._last_good.get("key", "the last good sample"))
             samples = [self._last_good]
         else:
-            raise CorruptSample(f"every sample of a batch of {len(raw)} is corrupt (e.g. "
-                                f"{raw[0][2] if raw[0][1] is None else raw[0][0]}) and none decoded "
-                                f"before it; check the build")
+            raise CorruptSample(f"every sample of a batch of {len(raw)} is corrupt (e.g. {first_reason}) "
+                                f"and none decoded before it; check the build ({self.root})")
         batch = collate(samples, self.fields)
         batch["n_corrupt"] = corrupt
         return batch
