@@ -1,5 +1,9 @@
-"""Benchmark: IRPAD held-out accuracy against the paper's Table IV (blur 0.63, noise 0.65,
-JPEG 0.69), end to end with the real commands. Prints one JSON line.
+"""Benchmark: IRPAD held-out accuracy, with the paper's Table IV (blur 0.63, noise 0.65,
+JPEG 0.69) as a reference point, end to end with the real commands. Prints one JSON line.
+
+Not the paper's test: the degree is this project's (quantile of an analytic severity of the
+sampled parameters), the held-out photos are the ones below, evaluation averages 8 views
+(TTA); the paper defines none of these, so "above_table_iv" compares numbers, not models.
 
 Photos (nothing is downloaded): Urban100 and Sun-Hays80, two public super-resolution test
 sets of large photos (1024 px wide), as laid out in a clone of the SelfExSR repository
@@ -69,7 +73,7 @@ def photo_bootstrap(model_dir: Path, val_root: Path, resamples: int = 2000) -> d
 
     The patches of one photo share its content, so they are not independent: the
     uncertainty is per photo. A patch key is ``<source>_<photo>_pNN``. Returns
-    {"photos": int, "ci95": {type: [lo, hi]}, "p_above_paper": {type: fraction of resamples}}.
+    {"photos": int, "ci95": {type: [lo, hi]}, "p_above_table_iv": {type: fraction of resamples}}.
     """
     import numpy as np
     from dalpsr_data.schema import DEGRADATION_TYPES
@@ -89,7 +93,7 @@ def photo_bootstrap(model_dir: Path, val_root: Path, resamples: int = 2000) -> d
     return {"photos": len(groups),
             "ci95": {t: np.percentile(boots[:, k], [2.5, 97.5]).round(3).tolist()
                      for k, t in enumerate(DEGRADATION_TYPES)},
-            "p_above_paper": {t: round(float((boots[:, k] > PAPER[t]).mean()), 3)
+            "p_above_table_iv": {t: round(float((boots[:, k] > PAPER[t]).mean()), 3)
                               for k, t in enumerate(DEGRADATION_TYPES)}}
 
 
@@ -141,8 +145,9 @@ def main() -> None:
     print(json.dumps({"benchmark": "irpad_accuracy", "held_out_samples": ev["n"], "tta": ev.get("tta", False),
                       "seed": args.seed, "steps": args.steps, "train_patches": args.train_patches,
                       "val_patches": args.val_patches, "queries": queries["source"],
-                      "label_sigma": args.label_sigma, "accuracy": acc, "paper": PAPER,
-                      "beats_paper": {k: acc[k] > PAPER[k] for k in PAPER}, "confusion": ev["confusion"],
+                      "label_sigma": args.label_sigma, "accuracy": acc, "table_iv": PAPER,
+                      "above_table_iv": {k: acc[k] > PAPER[k] for k in PAPER},
+                      "test": "own degree definition and held-out photos, 8-view TTA: not the paper's test", "confusion": ev["confusion"],
                       "photo_bootstrap": boot, **times, "threads": args.threads}))
 
 
