@@ -43,7 +43,7 @@ def draw_severities(cfg: DegradationConfig, samples: int, seed: int) -> dict[str
     return out
 
 
-def calibrate(cfg: DegradationConfig, samples: int = 20000, seed: int = 20240607) -> dict[str, Any]:
+def calibrate(cfg: DegradationConfig, samples: int = 50000, seed: int = 20240607) -> dict[str, Any]:
     """A JSON-able calibration table for ``cfg``."""
     if samples < 100:
         raise ConfigError(f"--samples must be >= 100 for a usable table, got {samples}")

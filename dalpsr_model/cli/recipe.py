@@ -31,9 +31,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         if ctx.invoked_subcommand is not None:
             return  # a stage was named: its own command does the work
-        if shards is None and base is None:
-            typer.echo(ctx.get_help())
-            raise typer.Exit(0)
+        if shards is None and base is None:  # nothing to do: usage, and exit 2 as dalpsr-data does
+            typer.echo(ctx.get_help(), err=True)
+            raise typer.Exit(2)
         try:
             rc = RecipeConfig(shards=shards or "", base=base or "", out=out, pipeline=pipeline,
                               irpad=irpad, vision_tower=vision_tower, llava=llava,

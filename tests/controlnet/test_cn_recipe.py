@@ -64,4 +64,4 @@ def test_recipe_checks_everything_before_training(tiny_sd_dir, cn_build, tmp_pat
 
 def test_no_options_prints_help():
     result = CliRunner().invoke(app, [])
-    assert result.exit_code == 0 and "--shards" in result.output and "controlnet" in result.output
+    assert result.exit_code == 2 and "--shards" in result.output and "controlnet" in result.output  # as dalpsr-data

@@ -43,4 +43,4 @@ def test_calibrate_rejects_bad_options(tmp_path):
 def test_help_shows_defaults():
     res = CliRunner().invoke(app, ["calibrate", "--help"])
     assert res.exit_code == 0
-    assert "20000" in res.output and "--out" in res.output
+    assert "50000" in res.output and "--out" in res.output
