@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Callable, Sequence
 
+from dalpsr_data.errors import reason_of
+
 
 def is_oom(error: BaseException) -> bool:
     import torch
@@ -26,20 +28,19 @@ def _free_cached_memory() -> None:
         torch.cuda.empty_cache()
 
 
-def reason_of(error: BaseException) -> str:
-    """One line: exception type and first line of the message."""
-    first = str(error).strip().splitlines()[0] if str(error).strip() else ""
-    return f"{type(error).__name__}: {first}"[:300]
-
-
 @dataclasses.dataclass
 class BatchResult:
-    """outputs[i] is None exactly when reasons[i] is set; batch_size is the size left in use."""
+    """outputs[i] is None exactly when reasons[i] is set; batch_size is the size left in use.
+
+    call_sizes[i]: how many items were in the call that produced outputs[i] (0 when none
+    did): with bf16 + SDPA on a GPU the batch can change greedy tokens, so rows record it.
+    """
 
     outputs: list[Any]
     reasons: list[str]
     batch_size: int
     oom_halvings: int = 0
+    call_sizes: list[int] = dataclasses.field(default_factory=list)
 
 
 def run_batched(fn: Callable[[Sequence[Any]], Sequence[Any]], items: Sequence[Any],
@@ -48,6 +49,7 @@ def run_batched(fn: Callable[[Sequence[Any]], Sequence[Any]], items: Sequence[An
     n = len(items)
     outputs: list[Any] = [None] * n
     reasons = [""] * n
+    sizes = [0] * n
     halvings = 0
     i = 0
     while i < n:
@@ -57,6 +59,7 @@ def run_batched(fn: Callable[[Sequence[Any]], Sequence[Any]], items: Sequence[An
             if len(result) != len(chunk):
                 raise RuntimeError(f"{stage} returned {len(result)} outputs for {len(chunk)} inputs")
             outputs[i:i + len(chunk)] = result
+            sizes[i:i + len(chunk)] = [len(chunk)] * len(chunk)
             i += len(chunk)
             continue
         except Exception as e:  # recorded per sample below, never swallowed silently
@@ -72,7 +75,8 @@ def run_batched(fn: Callable[[Sequence[Any]], Sequence[Any]], items: Sequence[An
         for j, item in enumerate(chunk):  # isolate the failing samples of a non-OOM error
             try:
                 outputs[i + j] = list(fn([item]))[0]
+                sizes[i + j] = 1
             except Exception as e:
                 reasons[i + j] = f"{stage}: {reason_of(e)}"
         i += len(chunk)
-    return BatchResult(outputs, reasons, batch_size, halvings)
+    return BatchResult(outputs, reasons, batch_size, halvings, sizes)

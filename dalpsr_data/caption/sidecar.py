@@ -29,8 +29,11 @@ from dalpsr_data.buildinfo import BuildInfo
 
 
 def empty_record(key: str, image: str) -> dict[str, Any]:
+    """One sidecar row. ``batch_size`` / ``tag_batch_size``: images in the LLaVA / RAM call
+    that produced this row's caption / tags (0: no such call); with bf16 + SDPA on a GPU the
+    batch can change greedy tokens, so a row says which one it came from."""
     return {"key": key, "status": "ok", "reason": "", "image": image, "tags": [], "tag_probs": [],
-            "instruction": "", "caption": ""}
+            "instruction": "", "caption": "", "batch_size": 0, "tag_batch_size": 0}
 
 
 def sidecar_marker(root: str | Path, tar_name: str) -> Path:

@@ -1,6 +1,7 @@
 """One build shard -> one caption sidecar: the unit of work and of resume.
 
-``process_shard`` is a plain function; the local loop and the Ray actors both call it.
+``process_shard`` is a plain function; the job runner (dalpsr_data.jobs) calls it in this
+process or in a Ray actor that holds the models.
 Images are decoded in a background thread while the models run on the previous batch.
 """
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import io
 import queue
+import sys
 import threading
 import time
 from pathlib import Path
@@ -16,11 +18,13 @@ from typing import Any, Iterator
 from PIL import Image
 
 from dalpsr_data import schema
-from dalpsr_data.caption.batching import reason_of, run_batched
+from dalpsr_data.caption.batching import run_batched
 from dalpsr_data.caption.config import CaptionConfig
 from dalpsr_data.caption.instruction import build_instruction, select_tags
 from dalpsr_data.caption.interfaces import Models
-from dalpsr_data.caption.sidecar import empty_record, write_sidecar
+from dalpsr_data.caption.sidecar import empty_record, write_records
+from dalpsr_data.errors import reason_of
+from dalpsr_data.jobs import advance
 
 PREFETCH_BATCHES = 2
 
@@ -82,7 +86,8 @@ def caption_batch(samples: list[tuple[str, Image.Image | None, str]], cfg: Capti
         res = run_batched(models.tagger.tag, [img for _, img in todo], sizes["tag"], "tag")
         sizes["tag"], halvings = res.batch_size, res.oom_halvings
         tag_lists = res.outputs
-        for (rec, _), reason in zip(todo, res.reasons):
+        for (rec, _), reason, size in zip(todo, res.reasons, res.call_sizes):
+            rec["tag_batch_size"] = size
             if reason:
                 rec.update(status="error", reason=reason)
     pending = []
@@ -97,7 +102,8 @@ def caption_batch(samples: list[tuple[str, Image.Image | None, str]], cfg: Capti
         res = run_batched(lambda items: models.captioner.caption([i for i, _ in items], [s for _, s in items]),
                           [(img, rec["instruction"]) for rec, img in pending], sizes["caption"], "caption")
         sizes["caption"], halvings = res.batch_size, halvings + res.oom_halvings
-        for (rec, _), text, reason in zip(pending, res.outputs, res.reasons):
+        for (rec, _), text, reason, size in zip(pending, res.outputs, res.reasons, res.call_sizes):
+            rec["batch_size"] = size
             if reason:
                 rec.update(status="error", reason=reason)
             else:
@@ -107,24 +113,30 @@ def caption_batch(samples: list[tuple[str, Image.Image | None, str]], cfg: Capti
 
 def process_shard(root: str | Path, tar_name: str, cfg: CaptionConfig, models: Models,
                   output_hash: str) -> dict[str, Any]:
-    """Caption every sample of ``root/tar_name`` and commit its sidecar; returns the shard stats."""
+    """Caption every sample of ``root/tar_name`` and write its sidecar; returns the shard stats
+    (the content of the commit marker, which the job runner writes after this returns)."""
     start = time.perf_counter()
     sizes = {"tag": cfg.tag_batch_size, "caption": cfg.batch_size}
     records: list[dict[str, Any]] = []
     halvings = 0
     for batch in _prefetch(Path(root) / tar_name, cfg.image, cfg.batch_size):
         recs, h = caption_batch(batch, cfg, models, sizes)
+        if h:  # one line per halving batch; rows record the size their caption came from
+            print(f"warning: {tar_name}: CUDA out of memory, batch halved to {sizes['caption']} (RAM "
+                  f"{sizes['tag']}) for the rest of the shard; with bf16 + SDPA a different batch size "
+                  f"may change a few greedy tokens (each row records its batch_size)", file=sys.stderr, flush=True)
         records.extend(recs)
+        advance(len(recs))  # the driver's progress bar, batch by batch
         halvings += h
     reasons: dict[str, int] = {}
     for rec in records:
         if rec["status"] != "ok":
             kind = rec["reason"].split(":")[0]
             reasons[kind] = reasons.get(kind, 0) + 1
-    stats = {"shard": tar_name, "samples": len(records), "ok": sum(r["status"] == "ok" for r in records),
+    stats = {"shard": tar_name, "nsamples": len(records), "ok": sum(r["status"] == "ok" for r in records),
              "errors": sum(r["status"] != "ok" for r in records), "reasons": reasons,
              "oom_halvings": halvings, "final_batch_size": sizes["caption"],
              "seconds": round(time.perf_counter() - start, 3), "output_hash": output_hash,
              "models": models.describe()}
-    write_sidecar(root, tar_name, records, stats)
-    return stats
+    write_records(root, tar_name, records)
+    return stats  # committed by the job runner (dalpsr_data.jobs) as the .done.json

@@ -21,6 +21,7 @@ def test_oom_halves_then_records_items_that_never_fit():
     assert res.reasons[3] == "caption: OutOfMemoryError: CUDA out of memory (simulated)"
     assert res.reasons[:3] == ["", "", ""] and res.batch_size == 1 and res.oom_halvings == 2
     assert calls[:3] == [[1, 2, 3, 7], [1, 2], [3, 7]]
+    assert res.call_sizes == [2, 2, 1, 0, 1]  # the size of the call each output came from
 
 
 def test_other_errors_isolate_the_failing_sample_without_halving():
@@ -32,5 +33,6 @@ def test_other_errors_isolate_the_failing_sample_without_halving():
     res = run_batched(fn, ["a", "bad", "c", "d"], batch_size=3, stage="tag")
     assert res.outputs == ["A", None, "C", "D"] and res.batch_size == 3 and res.oom_halvings == 0
     assert res.reasons == ["", "tag: ValueError: cannot caption", "", ""]
+    assert res.call_sizes == [1, 0, 1, 1]  # a, c redone alone; d alone as the last chunk
     short = run_batched(lambda items: items[:1], ["x", "y"], batch_size=2, stage="tag")
     assert short.outputs == ["x", "y"]  # a wrong-length batch is retried one by one

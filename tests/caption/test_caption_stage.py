@@ -18,7 +18,12 @@ from tests.caption.faults import WrappingFactory
 from tests.caption.tiny_ram import TINY_IMAGE_SIZE, TINY_TAGS
 
 FIELDS = {"key": str, "status": str, "reason": str, "image": str, "tags": list, "tag_probs": list,
-          "instruction": str, "caption": str}
+          "instruction": str, "caption": str, "batch_size": int, "tag_batch_size": int}
+BATCH_FIELDS = ("batch_size", "tag_batch_size")
+
+
+def _without_batch_sizes(root) -> list[dict]:
+    return [{k: v for k, v in r.items() if k not in BATCH_FIELDS} for r in _records(root)]
 
 
 def _sidecars(root) -> dict[str, bytes]:
@@ -53,6 +58,8 @@ def test_sidecars_follow_the_schema_and_join_by_key(reference):
         clause = "around the following tags: " + ", ".join(rec["tags"]) + "." if rec["tags"] else ""
         assert rec["instruction"].endswith(clause)
     assert len({r["caption"] for r in records}) > 1 and any(r["tags"] for r in records)
+    # batch 4 over shards of 5 and 3 samples: calls of 4 + 1, then 3
+    assert [(r["batch_size"], r["tag_batch_size"]) for r in records] == [(4, 4)] * 4 + [(1, 1)] + [(3, 3)] * 3
     assert schema.read_caption_sidecar(root, "shard-000001.tar")["img1_002"]["caption"] == records[-1]["caption"]
     joined = list(iter_captioned_samples(root))
     assert [k for k, _, _ in joined] == [r["key"] for r in records]
@@ -60,7 +67,7 @@ def test_sidecars_follow_the_schema_and_join_by_key(reference):
     saved = json.loads((root / "captions" / "caption.json").read_text())
     assert saved["config"]["batch_size"] == 4 and saved["models"]["ram"]["checkpoint"] == "ram_tiny.pth"
     marker = json.loads((root / "captions" / "shard-000000.done.json").read_text())
-    assert marker["samples"] == 5 and marker["models"]["tagger"]["num_tags"] == len(TINY_TAGS)
+    assert marker["nsamples"] == 5 and marker["models"]["tagger"]["num_tags"] == len(TINY_TAGS)
 
 
 def test_results_do_not_depend_on_batch_size(tmp_path, caption_cfg, reference):
@@ -68,18 +75,25 @@ def test_results_do_not_depend_on_batch_size(tmp_path, caption_cfg, reference):
 
     root = write_tiny_build(tmp_path / "b", [5, 3], hr_size=128)
     run_caption(root, dataclasses.replace(caption_cfg, batch_size=1, tag_batch_size=3), executor="local")
-    assert _sidecars(root) == _sidecars(reference[0])
+    assert _without_batch_sizes(root) == _without_batch_sizes(reference[0])
+    assert {(r["batch_size"], r["tag_batch_size"]) for r in _records(root)} == {(1, 1)}
 
 
-def test_simulated_oom_halves_the_batch(tmp_path, caption_cfg, reference):
+def test_simulated_oom_halves_the_batch(tmp_path, caption_cfg, reference, capfd):
     from tests.caption.conftest import write_tiny_build
 
     root = write_tiny_build(tmp_path / "b", [5, 3], hr_size=128)
+    capfd.readouterr()
     summary = run_caption(root, caption_cfg, executor="local", factory=WrappingFactory("oom", 1))
     assert summary["ok"] == 8
     marker = json.loads((root / "captions" / "shard-000000.done.json").read_text())
     assert marker["oom_halvings"] == 2 and marker["final_batch_size"] == 1  # 4 -> 2 -> 1
-    assert _sidecars(root) == _sidecars(reference[0])
+    assert _without_batch_sizes(root) == _without_batch_sizes(reference[0])
+    assert {r["batch_size"] for r in _records(root)} == {1}  # every caption came from a call of 1
+    warnings = [ln for ln in capfd.readouterr().err.splitlines() if ln.startswith("warning:")]
+    assert len(warnings) == 2  # one line per halving batch: the first batch of each shard
+    assert warnings[0].startswith("warning: shard-000000.tar: CUDA out of memory, batch halved to 1")
+    assert "may change a few greedy tokens" in warnings[0]
 
 
 def test_bad_samples_are_recorded_and_the_run_goes_on(tmp_path, caption_cfg, reference):
@@ -107,7 +121,13 @@ def test_bad_samples_are_recorded_and_the_run_goes_on(tmp_path, caption_cfg, ref
     assert by_key["img0_001"]["reason"].startswith("decode: ") and by_key["img0_001"]["caption"] == ""
     assert by_key["img0_003"]["reason"] == "caption: ValueError: poisoned image"
     for key in set(ref) - {"img0_001", "img0_003"}:
-        assert by_key[key] == ref[key]
+        assert {k: v for k, v in by_key[key].items() if k not in BATCH_FIELDS} == {
+            k: v for k, v in ref[key].items() if k not in BATCH_FIELDS}
+    # the undecodable sample is in no call; the 3 others of the first batch were tagged
+    # together, and the poisoned caption batch was redone one sample at a time
+    assert (by_key["img0_001"]["batch_size"], by_key["img0_001"]["tag_batch_size"]) == (0, 0)
+    assert by_key["img0_003"]["batch_size"] == 0 and by_key["img0_003"]["tag_batch_size"] == 3
+    assert (by_key["img0_000"]["batch_size"], by_key["img0_000"]["tag_batch_size"]) == (1, 3)
 
 
 def test_resume_after_a_kill_equals_a_clean_run(tmp_path, caption_cfg, reference):
