@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from dalpsr_data import schema
 from dalpsr_model.cli.train import app
+from tests.caption.tiny_ram import TINY_IMAGE_SIZE
 from tests.controlnet.test_cn_recipe import TINY_PRESET
 from tests.support.fake_build import write_fake_build
 
@@ -24,7 +25,7 @@ FLOW_PRESET = {
     # a large lr so that two steps change the tower enough to change the tiny LLaVA's captions
     "encoder": {"batch_size": 4, "max_steps": 2, "num_workers": 0, "shuffle_buffer": 4, "lr": 0.5,
                 "progress": False, "checkpoint_every": 2, "warmup_steps": 0, "mixed_precision": "no"},
-    "caption": {"ram_image_size": 64, "batch_size": 4, "tag_batch_size": 4, "max_new_tokens": 6},
+    "caption": {"ram_image_size": TINY_IMAGE_SIZE, "batch_size": 4, "tag_batch_size": 4, "max_new_tokens": 6},
 }
 
 
