@@ -49,7 +49,7 @@ def test_cli_local_run_and_exit_codes(tmp_path, caption_cfg):
     root = write_tiny_build(tmp_path / "b", [3], hr_size=128)
     args = ["caption", str(root), "--local", "--no-progress", "--device", "cpu",
             "--llava", caption_cfg.llava, "--ram-checkpoint", caption_cfg.ram_checkpoint,
-            "--ram-image-size", "64", "--batch-size", "2", "--max-new-tokens", "4", "--max-tags", "2"]
+            "--ram-image-size", str(caption_cfg.ram_image_size), "--batch-size", "2", "--max-new-tokens", "4", "--max-tags", "2"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     summary = json.loads((root / "captions" / "report.json").read_text())
