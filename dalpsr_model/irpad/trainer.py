@@ -6,6 +6,8 @@ held-out metrics), eval.json (per-type accuracy and confusion matrices), checkpo
 
 from __future__ import annotations
 
+import logging
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +27,11 @@ from dalpsr_model.training.outdir import prepare_out
 
 # What a run saves in --out besides checkpoints/ and tb/ (--overwrite removes only these).
 OUTPUTS = ("irpad.safetensors", "irpad.json", "eval.json")
+# Below this many held-out samples an accuracy is only indicative: the 95% interval of a
+# proportion near 0.5 is +-1.96 * sqrt(0.25 / n), +-5.7 points at 300 samples.
+MIN_HELD_OUT = 300
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -76,13 +83,28 @@ def split_shards(cfg: IrpadConfig, build: BuildInfo | None = None) -> tuple[list
     """(train shard indices, held-out build root, held-out shard indices or None = all);
     ``build``: cfg.shards opened (else opened here)."""
 
-    n = len((build if build is not None else BuildInfo.open(cfg.shards)).shards)
+    build = build if build is not None else BuildInfo.open(cfg.shards)
+    n = len(build.shards)
     if cfg.val_shards:
         return list(range(n)), cfg.val_shards, None
     if cfg.holdout_shards >= n:
-        raise ConfigError(f"{cfg.shards} has {n} shard(s): cannot hold out {cfg.holdout_shards}; "
-                          f"give --val-shards <other build> or build more shards")
+        total = sum(build.sizes)
+        size = f" (e.g. --shard-size {max(1, total // 8)} for about 8 shards)" if total >= 8 else ""
+        raise ConfigError(f"{cfg.shards} has {n} shard(s) of {total} samples: "
+                          f"cannot hold out {cfg.holdout_shards} for evaluation; give --val-shards "
+                          f"<another build>, or rebuild it with a smaller `dalpsr-data build "
+                          f"--shard-size`{size}")
     return list(range(n - cfg.holdout_shards)), cfg.shards, list(range(n - cfg.holdout_shards, n))
+
+
+def held_out_warning(n: int) -> str | None:
+    """The warning for a held-out split of ``n`` samples, or None when it is large enough."""
+    if n >= MIN_HELD_OUT:
+        return None
+    half_width = 100 * 1.96 * math.sqrt(0.25 / max(n, 1))
+    return (f"the held-out split has {n} samples (< {MIN_HELD_OUT}): its accuracies are only "
+            f"indicative (about +-{half_width:.0f} points at 95%); give --val-shards <a build of "
+            f"other photos> or raise --holdout-shards")
 
 
 def check_degrees_recorded(build: BuildInfo | str, shard_index: int) -> None:
@@ -128,6 +150,9 @@ def train_irpad(cfg: IrpadConfig, build: BuildInfo | None = None) -> dict[str, A
     build = build if build is not None else BuildInfo.open(cfg.shards)
     train_idx, val_root, val_idx = split_shards(cfg, build)
     val_build = BuildInfo.open(val_root) if cfg.val_shards else build
+    held = [val_build.sizes[i] for i in (val_idx if val_idx is not None else range(len(val_build.sizes)))]
+    if (warning := held_out_warning(sum(held))) is not None:
+        log.warning(warning)
     if cfg.label_sigma > 0 and train_idx:
         check_degrees_recorded(build, train_idx[0])
     prepare_out(cfg, OUTPUTS)
