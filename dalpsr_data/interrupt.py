@@ -18,6 +18,7 @@ import sys
 from typing import Any, Iterator
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
+RESUME = "rerun the same command to resume"  # the hint of the commands whose rerun resumes
 
 
 class Interrupted(KeyboardInterrupt):

@@ -7,20 +7,22 @@ any model is loaded. Committed caption shards are skipped, so a rerun resumes.
 
 from __future__ import annotations
 
-import time
+import dataclasses
+import functools
 from pathlib import Path
 from typing import Any, Callable
 
 from dalpsr_data import schema
 from dalpsr_data.atomic import remove_orphan_temporaries, write_json_atomic
 from dalpsr_data.caption.config import CaptionConfig
-from dalpsr_data.caption.executor import run_local, run_ray
-from dalpsr_data.caption.interfaces import ModelFactory
+from dalpsr_data.caption.interfaces import ModelFactory, Models
 from dalpsr_data.caption.llava_captioner import build_models, check_llava_folder
-from dalpsr_data.caption.progress import ShardProgress
 from dalpsr_data.caption.ram_tagger import ram_paths
-from dalpsr_data.caption.sidecar import is_captioned
+from dalpsr_data.caption.sidecar import is_captioned, sidecar_marker
+from dalpsr_data.caption.stage import process_shard
 from dalpsr_data.config_io import ConfigError, to_dict
+from dalpsr_data.jobs import Job, JobFailure, RayActors, ShardStats, run_shards
+from dalpsr_data.progress import Progress
 
 CAPTION_JSON = "caption.json"
 REPORT_JSON = "report.json"
@@ -90,9 +92,10 @@ def run_caption(root: str | Path, cfg: CaptionConfig, executor: str = "ray",
                 on_shard: Callable[[str, dict[str, Any] | None, str], None] | None = None) -> dict[str, Any]:
     """Caption every uncaptioned shard of build folder ``root``; returns the run summary.
 
-    ``executor`` is "ray" (cfg.gpus actors) or "local" (this process). ``factory`` builds
-    the models in each worker (default: RAM + LLaVA from cfg). The summary's
-    ``failed_shards`` lists shards that could not be captioned; the CLI exits non-zero then.
+    ``executor`` is "ray" (cfg.gpus actors, each loading the models once) or "local" (this
+    process). ``factory`` builds the models in each worker (default: RAM + LLaVA from cfg).
+    A shard whose attempt raised or whose actor died is redone ``cfg.retries`` times; the
+    summary's ``failed_shards`` lists shards that still failed; the CLI exits non-zero then.
     """
 
     root = Path(root)
@@ -102,32 +105,47 @@ def run_caption(root: str | Path, cfg: CaptionConfig, executor: str = "ray",
     captions_dir.mkdir(exist_ok=True)
     remove_orphan_temporaries(captions_dir)
     output_hash = write_caption_json(root, cfg)
-    todo = [e["url"] for e in shards if not is_captioned(root, e["url"])]
-    sizes = {e["url"]: e["nsamples"] for e in shards}
-    summary: dict[str, Any] = {"shards": len(shards), "skipped": len(shards) - len(todo), "done": 0,
+    jobs = [Job(e["url"], e["url"], size=int(e["nsamples"]), marker=str(sidecar_marker(root, e["url"])))
+            for e in shards]
+    summary: dict[str, Any] = {"shards": len(shards), "skipped": 0, "done": 0,
                                "failed_shards": {}, "samples": 0, "ok": 0, "errors": 0, "reasons": {}}
-    start = time.perf_counter()
-    bar = ShardProgress(sum(sizes[n] for n in todo), enabled=progress)
+    bar = Progress("caption", sum(j.size for j in jobs), "images", enabled=progress)
 
-    def on_done(name: str, stats: dict[str, Any] | None, failure: str) -> None:
+    def on_done(outcome: ShardStats | JobFailure) -> None:
+        stats = outcome.result if isinstance(outcome, ShardStats) else None
         if stats is None:
-            summary["failed_shards"][name] = failure
+            summary["failed_shards"][outcome.id] = outcome.reason
         else:
             summary["done"] += 1
-            for k in ("samples", "ok", "errors"):
+            summary["samples"] += outcome.samples
+            for k in ("ok", "errors"):
                 summary[k] += stats[k]
             for k, v in stats["reasons"].items():
                 summary["reasons"][k] = summary["reasons"].get(k, 0) + v
-        bar.advance(sizes[name])
         if on_shard is not None:
-            on_shard(name, stats, failure)
+            on_shard(outcome.id, stats, "" if stats is not None else outcome.reason)
 
-    run = {"ray": run_ray, "local": run_local}[executor]
-    with bar:
-        if todo:
-            run(root, todo, cfg, factory or build_models, output_hash, on_done)
-    seconds = time.perf_counter() - start
-    summary["seconds"] = round(seconds, 3)
-    summary["images_per_s"] = round(summary["samples"] / seconds, 3) if seconds > 0 else 0.0
+    gpus = 1 if cfg.device == "cuda" else 0
+    run = run_shards(jobs, CaptionShard(str(root), cfg, output_hash), executor=executor,
+                     retries=cfg.retries, committed=lambda job: is_captioned(root, job.id),
+                     setup=functools.partial(factory or build_models, cfg),
+                     actors=RayActors(cfg.gpus, cfg.cpus_per_actor, gpus,
+                                      hint="lower --cpus-per-actor or use --device cpu"),
+                     address=cfg.address or None, progress=bar, on_done=on_done)
+    summary["skipped"] = len(run.skipped)
+    summary["seconds"] = round(run.seconds, 3)  # the work; the progress bar's clock
+    summary["images_per_s"] = round(summary["samples"] / run.seconds, 3) if run.seconds > 0 else 0.0
     write_json_atomic(captions_dir / REPORT_JSON, summary)
     return summary
+
+
+@dataclasses.dataclass(frozen=True)
+class CaptionShard:
+    """The job function: one build shard -> its caption sidecar (picklable into Ray actors)."""
+
+    root: str
+    cfg: CaptionConfig
+    output_hash: str
+
+    def __call__(self, tar_name: str, models: Models) -> dict[str, Any]:
+        return process_shard(self.root, tar_name, self.cfg, models, self.output_hash)

@@ -9,6 +9,7 @@ import typer
 from dalpsr_data.build import BuildFailed, load_build_configs, run_build
 from dalpsr_data.build.summary import print_summary
 from dalpsr_data.config_io import ConfigError
+from dalpsr_data.interrupt import RESUME, exit_on_signals
 from dalpsr_data.sources import SourceLayoutError
 
 
@@ -48,7 +49,8 @@ def build(
     try:
         cfg, patch_cfg, deg_cfg = load_build_configs(pipeline, overrides, {"per_image": per_image,
                                                                      "repeat_crops": repeat_crops or None})
-        result = run_build(cfg, patch_cfg, deg_cfg, progress=progress)
+        with exit_on_signals(RESUME):  # committed shards are kept: a rerun resumes
+            result = run_build(cfg, patch_cfg, deg_cfg, progress=progress)
     except (ConfigError, SourceLayoutError) as e:
         err.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from None

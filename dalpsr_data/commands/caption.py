@@ -17,6 +17,7 @@ from dalpsr_data.caption.run import run_caption
 from dalpsr_data.caption.summary import print_summary
 from dalpsr_data.cli_options import make_command
 from dalpsr_data.config_io import ConfigError
+from dalpsr_data.interrupt import RESUME, exit_on_signals
 
 DOC = ("Tag each LR patch with RAM, ask LLaVA for a detailed caption, write captions/ sidecars.\n\n"
        "Resumable: committed caption shards are skipped on a rerun.")
@@ -32,7 +33,8 @@ EXTRA = [
 
 
 def run(cfg: CaptionConfig, build: Path, local: bool, progress: bool) -> None:
-    summary = run_caption(build, cfg, executor="local" if local else "ray", progress=progress)
+    with exit_on_signals(RESUME):  # committed shards are kept: a rerun resumes
+        summary = run_caption(build, cfg, executor="local" if local else "ray", progress=progress)
     print_summary(summary, str(build))
     if summary["failed_shards"]:
         typer.echo(f"error: {len(summary['failed_shards'])} shard(s) failed; rerun to retry them", err=True)

@@ -10,9 +10,12 @@ from typing import Any, Callable
 
 from dalpsr_data.cli_options import make_command
 from dalpsr_data.config_io import ConfigError
+from dalpsr_data.interrupt import exit_on_signals
 from dalpsr_data.schema import ShardFormatError
 from dalpsr_model.training.errors import NonFiniteLossError
 
+TRAINING_STAGES = ("irpad", "encoder", "controlnet")  # they save checkpoints and --resume
+TRAIN_RESUME = "rerun the same command with --resume latest to continue from the last checkpoint"
 # A missing/unfinished build or a missing shard or model file is the user's to fix: exit 2;
 # a non-finite loss stopped a run that had started: exit 1.
 RUN_ERRORS = (((ConfigError, ShardFormatError, FileNotFoundError), 2), ((NonFiniteLossError,), 1))
@@ -24,6 +27,13 @@ def make_stage_command(cls: type, section: str, body: Callable[[Any], None],
 
     A :class:`ConfigError` (bad option, preset, or a check ``body`` makes before work), an
     unreadable build index or a missing shard/model file exits with code 2 and its message;
-    a :class:`NonFiniteLossError` exits with code 1.
+    a :class:`NonFiniteLossError` exits with code 1. Ctrl-C / SIGTERM: one line, exit 130 / 143.
     """
-    return make_command(cls, section, body, doc, errors=RUN_ERRORS)
+
+    hint = TRAIN_RESUME if section in TRAINING_STAGES else ""  # said only where it is true
+
+    def interruptible(cfg: Any) -> None:
+        with exit_on_signals(hint):
+            body(cfg)
+
+    return make_command(cls, section, interruptible, doc, errors=RUN_ERRORS)

@@ -21,8 +21,10 @@ import json
 from pathlib import Path
 from typing import Any, Iterable
 
-from dalpsr_data.atomic import remove_orphan_temporaries, write_bytes_atomic, write_json_atomic
+from dalpsr_data.atomic import remove_orphan_temporaries, write_bytes_atomic
 from dalpsr_data.buildinfo import BuildInfo, Geometry
+from dalpsr_data.jobs import Job, advance, run_shards
+from dalpsr_data.progress import Progress
 from dalpsr_data.schema import LATENTS_DIR, decode_png_member, iter_tar_samples, marker_path
 
 
@@ -101,6 +103,7 @@ def _encode_shard(vae: Any, tar_path: Path, batch_size: int, geometry: Geometry)
         for i, (key, _, _) in enumerate(pending):
             tensors[f"{key}.hr"] = z0[i].cpu().contiguous()
             tensors[f"{key}.lr"] = z_lr[i].cpu().contiguous()
+        advance(len(pending))  # the progress bar, batch by batch
         pending.clear()
 
     for key, members in iter_tar_samples(tar_path):
@@ -108,12 +111,14 @@ def _encode_shard(vae: Any, tar_path: Path, batch_size: int, geometry: Geometry)
             hr, lr = decode_png(members["hr.png"]), decode_png(members["lr.png"])
         except (KeyError, OSError, ValueError) as e:  # a bad sample is recorded, not fatal
             skipped[key] = f"{type(e).__name__}: {e}"
+            advance(1)
             continue
         want = {"hr": geometry.patch_size, "lr": geometry.lr_size}
         bad = [f"{n}.png is {a.shape[1]}x{a.shape[0]}, expected {want[n]}x{want[n]}"
                for n, a in (("hr", hr), ("lr", lr)) if a.shape[:2] != (want[n], want[n])]
         if bad:  # the loader calls such a sample corrupt too
             skipped[key] = "; ".join(bad)
+            advance(1)
             continue
         if pending and (hr.shape != pending[0][1].shape or lr.shape != pending[0][2].shape):
             flush()
@@ -125,12 +130,14 @@ def _encode_shard(vae: Any, tar_path: Path, batch_size: int, geometry: Geometry)
 
 
 def ensure_latent_cache(build: BuildInfo | str | Path, vae: Any, vae_hash: str, batch_size: int = 8,
-                        rank: int = 0, world_size: int = 1) -> Path:
+                        rank: int = 0, world_size: int = 1, progress: bool = False) -> Path:
     """Encode every shard of ``build`` (a BuildInfo or a build folder) not yet cached (shards i
     with i % world_size == rank); samples not of the build's geometry are skipped, recorded.
 
     Returns the cache folder. Reruns skip committed shards; orphan temporaries are removed.
     Callers with several processes must wait for all ranks (a barrier) before reading.
+    The shard loop is the job runner's (dalpsr_data.jobs, in this process: the VAE is here);
+    a shard that fails twice raises RuntimeError naming it, after the other shards are done.
     """
     from safetensors.torch import save
 
@@ -138,17 +145,21 @@ def ensure_latent_cache(build: BuildInfo | str | Path, vae: Any, vae_hash: str, 
     out = build.latent_dir(vae_hash)
     out.mkdir(parents=True, exist_ok=True)
     remove_orphan_temporaries(out)
-    for i, entry in enumerate(build.shards):
-        if i % world_size != rank:
-            continue
-        target = out / entry["url"].replace(".tar", ".safetensors")
-        if marker_path(target.with_suffix(".tar")).is_file():
-            continue
-        tensors, skipped = _encode_shard(vae, build.shard_path(entry["url"]), batch_size, build.geometry)
-        write_bytes_atomic(target, save(tensors, metadata={"vae_hash": vae_hash}))
-        write_json_atomic(marker_path(target.with_suffix(".tar")), {
-            "vae_hash": vae_hash, "shard": entry["url"],
-            "keys": sorted({k.rsplit(".", 1)[0] for k in tensors}), "skipped": skipped})
+
+    def encode_shard(url: str) -> dict[str, Any]:
+        tensors, skipped = _encode_shard(vae, build.shard_path(url), batch_size, build.geometry)
+        write_bytes_atomic(out / url.replace(".tar", ".safetensors"),
+                           save(tensors, metadata={"vae_hash": vae_hash}))
+        keys = sorted({k.rsplit(".", 1)[0] for k in tensors})
+        return {"vae_hash": vae_hash, "shard": url, "nsamples": len(keys), "keys": keys, "skipped": skipped}
+
+    jobs = [Job(e["url"], e["url"], size=int(e["nsamples"]), marker=str(marker_path(out / e["url"])))
+            for i, e in enumerate(build.shards) if i % world_size == rank]
+    bar = Progress("latent cache", sum(j.size for j in jobs), "patches", enabled=progress)
+    run = run_shards(jobs, encode_shard, executor="local", retries=1, progress=bar)
+    if run.failed:
+        raise RuntimeError(f"latent cache: {len(run.failed)} shard(s) failed: " + "; ".join(
+            f"{f.id}: {f.reason}" for f in run.failed) + "; rerun to retry them")
     return out
 
 

@@ -1,10 +1,17 @@
-"""Tensorboard scalars and a rich progress bar with samples/s (main process only)."""
+"""Tensorboard scalars and the progress display (main process only).
+
+The display is dalpsr_data.progress.Progress: a live bar on a terminal, a plain line every
+30 s in a log (``$DALPSR_PROGRESS_EVERY``): steps done/total, steps/s and ETA of this run,
+then the last loss and samples/s (all processes, since the run started).
+"""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
 from typing import Any
+
+from dalpsr_data.progress import Progress
 
 
 class Monitor:
@@ -14,7 +21,8 @@ class Monitor:
                  show_progress: bool, description: str) -> None:
         self.enabled = enabled
         self.writer = None
-        self.progress = None
+        self.progress: Progress | None = None
+        self._start_step = start_step
         self._t0 = time.perf_counter()
         self._samples = 0
         if not enabled:
@@ -23,16 +31,7 @@ class Monitor:
 
         self.writer = SummaryWriter(log_dir=str(Path(out) / "tb"))
         if show_progress:
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                       TimeRemainingColumn)
-
-            self.progress = Progress(
-                TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("loss {task.fields[loss]:.4f}"),
-                TextColumn("{task.fields[sps]:.1f} samples/s"), TimeRemainingColumn())
-            self.progress.start()
-            self.task = self.progress.add_task(description, total=total_steps, completed=start_step,
-                                               loss=float("nan"), sps=0.0)
+            self.progress = Progress(description, total_steps, "steps", done_before=start_step).start()
 
     @property
     def samples_per_second(self) -> float:
@@ -42,7 +41,8 @@ class Monitor:
         """One optimizer step done; ``samples`` counts all processes."""
         self._samples += samples
         if self.progress is not None:
-            self.progress.update(self.task, completed=step, loss=loss, sps=self.samples_per_second)
+            self.progress.update(step - self._start_step,
+                                 note=f"loss {loss:.4f}, {self.samples_per_second:.1f} samples/s")
 
     def scalars(self, step: int, values: dict[str, Any]) -> None:
         if self.writer is not None:
@@ -51,7 +51,7 @@ class Monitor:
 
     def close(self) -> None:
         if self.progress is not None:
-            self.progress.stop()
+            self.progress.close()
         if self.writer is not None:
             self.writer.flush()
             self.writer.close()
