@@ -23,8 +23,7 @@ def run(cfg: ControlNetConfig) -> None:
     result = train_controlnet(cfg)
     if not PartialState().is_main_process:
         return  # one summary line per run, not per process
-    last = result.losses[-1] if result.losses else float("nan")
-    typer.echo(f"controlnet: step {result.step}, last loss {last:.4f}, "
+    typer.echo(f"controlnet: step {result.step}, last loss {result.last_loss:.4f}, "
                f"{result.samples_per_second:.2f} samples/s, weights in {cfg.out}/controlnet")
 
 
