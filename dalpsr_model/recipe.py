@@ -34,10 +34,14 @@ from dalpsr_data.config_io import ConfigError, load_config, to_dict
 from dalpsr_model import recipe_outputs as outputs
 from dalpsr_model.controlnet.base import check_base_folder
 from dalpsr_model.controlnet.config import ControlNetConfig
+from dalpsr_model.controlnet import trainer as controlnet_trainer
 from dalpsr_model.controlnet.trainer import train_controlnet
+from dalpsr_model.encoder_align import trainer as encoder_trainer
 from dalpsr_model.encoder_align.trainer import EncoderConfig, train_encoder
+from dalpsr_model.irpad import trainer as irpad_trainer
 from dalpsr_model.irpad.io import load_irpad
 from dalpsr_model.irpad.trainer import IrpadConfig, train_irpad
+from dalpsr_model.training.outdir import check_out
 
 STAGES = ("encoder", "caption", "irpad", "controlnet")
 
@@ -150,6 +154,12 @@ def plan_recipe(rc: RecipeConfig) -> list[Stage]:
         controlnet = Stage("controlnet", "reuse", cn_path, f"finished in {cn_cfg.out}")
     else:
         controlnet = Stage("controlnet", "run", cn_path, "trains on SD 2.1-base", cn_cfg)
+    # each stage that will run refuses an unwritable --out or a previous, unfinished run in
+    # it (without --resume/--overwrite) now, not after the stages before it
+    trainers = {"encoder": encoder_trainer, "irpad": irpad_trainer, "controlnet": controlnet_trainer}
+    for stage in (encoder, irpad, controlnet):
+        if stage.action == "run":
+            check_out(stage.config, trainers[stage.name].OUTPUTS)
     return [encoder, caption, irpad, controlnet]
 
 

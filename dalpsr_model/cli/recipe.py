@@ -17,16 +17,16 @@ def register(app: typer.Typer) -> None:
     @app.callback(invoke_without_command=True)
     def recipe(
         ctx: typer.Context,
-        shards: Optional[str] = typer.Option(None, "--shards", help="Build folder (index.json + shard-*.tar) to train on; with no stage named, runs the paper's recipe.", show_default="none"),
-        base: Optional[str] = typer.Option(None, "--base", help="Stable Diffusion 2.1-base folder in diffusers layout (read offline).", show_default="none"),
+        shards: Optional[str] = typer.Option(None, "--shards", help="Build folder (index.json + shard-*.tar) to train on; with no stage named, runs the paper's recipe.", show_default=False),
+        base: Optional[str] = typer.Option(None, "--base", help="Stable Diffusion 2.1-base folder in diffusers layout (read offline).", show_default=False),
         out: str = typer.Option("runs/dalpsr", "--out", help="Output root: OUT/encoder, OUT/irpad, OUT/controlnet, OUT/recipe.json (captions go beside the shards)."),
         pipeline: str = typer.Option("paper", "--pipeline", help="Preset (pipelines/<name>.yaml or a yaml path) whose encoder:, caption:, irpad: and controlnet: sections configure the stages."),
-        irpad: str = typer.Option("", "--irpad", help="A trained IRPAD folder (irpad.safetensors): skip training IRPAD.", show_default="none"),
-        vision_tower: str = typer.Option("", "--vision-tower", help="An aligned vision tower (vision_tower/ of `dalpsr-train encoder`): skip the alignment.", show_default="none"),
-        llava: str = typer.Option("", "--llava", help="Local llava-1.5-7b-hf folder: aligned and used to caption shards that have no captions (else $DALPSR_LLAVA).", show_default="none"),
-        ram_checkpoint: str = typer.Option("", "--ram-checkpoint", help="RAM .pth (tag lists beside it) whose tags go into the caption instruction (else $DALPSR_RAM_CHECKPOINT).", show_default="none"),
+        irpad: str = typer.Option("", "--irpad", help="A trained IRPAD folder (irpad.safetensors): skip training IRPAD.", show_default=False),
+        vision_tower: str = typer.Option("", "--vision-tower", help="An aligned vision tower (vision_tower/ of `dalpsr-train encoder`): skip the alignment.", show_default=False),
+        llava: str = typer.Option("", "--llava", help="Local llava-1.5-7b-hf folder: aligned and used to caption shards that have no captions (else $DALPSR_LLAVA).", show_default=False),
+        ram_checkpoint: str = typer.Option("", "--ram-checkpoint", help="RAM .pth (tag lists beside it) whose tags go into the caption instruction (else $DALPSR_RAM_CHECKPOINT).", show_default=False),
         cpu: bool = typer.Option(False, "--cpu/--no-cpu", help="Train on the CPU even when an accelerator is present."),
-        resume: str = typer.Option("", "--resume", help="'latest': the training stages that run continue from their newest checkpoints.", show_default="none"),
+        resume: str = typer.Option("", "--resume", help="'latest': the training stages that run continue from their newest checkpoints.", show_default=False),
         overwrite: bool = typer.Option(False, "--overwrite/--no-overwrite", help="Retrain the stages whose output in OUT is finished, replacing it (given folders and captions are kept)."),
     ) -> None:
         if ctx.invoked_subcommand is not None:
@@ -44,6 +44,9 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2) from e
         try:
             summary = run_recipe(rc, plan)
+        except ConfigError as e:  # a check a stage makes on its inputs before its own work
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(2) from e
         except StageFailed as e:
             typer.echo(f"error: {e}", err=True)
             raise typer.Exit(1) from e

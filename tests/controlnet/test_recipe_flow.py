@@ -120,3 +120,15 @@ def test_a_finished_stage_with_other_settings_is_not_reused(tiny_sd_dir, cn_buil
     changed.write_text(yaml.safe_dump({**TINY_PRESET, "irpad": {**TINY_PRESET["irpad"], "dim": 8}}))
     result = CliRunner().invoke(app, [*common, "--pipeline", str(changed)])
     assert result.exit_code == 2 and "other settings (dim)" in result.output and "--overwrite" in result.output
+
+
+def test_an_unfinished_later_stage_is_refused_before_the_first_stage_runs(tiny_sd_dir, cn_build, tmp_path):
+    preset = tmp_path / "tiny.yaml"
+    preset.write_text(yaml.safe_dump(TINY_PRESET))
+    out = tmp_path / "run"
+    (out / "controlnet" / "checkpoints" / "checkpoint-00000002").mkdir(parents=True)  # interrupted run
+    result = CliRunner().invoke(app, ["--shards", str(cn_build), "--base", str(tiny_sd_dir), "--cpu",
+                                      "--pipeline", str(preset), "--out", str(out)])
+    assert result.exit_code == 2 and "holds a previous run" in result.output and "--resume" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not (out / "irpad").exists()  # IRPAD did not start
