@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import linalg
 from scipy.stats import special_ortho_group
 
 from dalpsr_model.eval.frechet import frechet_distance, frechet_of_features, gaussian_stats
@@ -59,11 +60,40 @@ def test_features_of_large_samples_approach_the_population_distance():
     assert frechet_of_features(a, b) == pytest.approx(closed_form_diagonal(mu1, s1, mu2, s2), rel=0.02)
 
 
-def test_fewer_samples_than_dimensions_stays_finite():
-    # 10 images, 50 features: both covariances are singular (FID on small sets).
+def test_full_rank_covariances_match_scipy_sqrtm():
+    # The textbook formula with a general matrix square root (what pyiqa/clean-fid call).
+    rng = np.random.default_rng(6)
+    d = 16
+    a, b = rng.normal(size=(40, d)) @ rng.normal(size=(d, d)), rng.normal(size=(50, d)) + 0.3
+    mu1, s1 = a.mean(0), np.cov(a, rowvar=False)
+    mu2, s2 = b.mean(0), np.cov(b, rowvar=False)
+    ref = np.sum((mu1 - mu2) ** 2) + np.trace(s1) + np.trace(s2) - 2 * np.trace(linalg.sqrtm(s1 @ s2).real)
+    assert frechet_distance(mu1, s1, mu2, s2) == pytest.approx(ref, rel=1e-9)
+    assert frechet_of_features(a, b) == pytest.approx(ref, rel=1e-9)
+
+
+def test_fewer_samples_than_dimensions_low_rank_path_is_exact():
+    # 10 and 12 images, 60 features: both covariances singular (FID on small sets). The SVD
+    # path must equal the covariance path (to 1e-7: there √ of the rounding noise of the ~50
+    # zero eigenvalues, ~3e-8 each, adds up), and a shift moves it as the means say.
     rng = np.random.default_rng(5)
-    value = frechet_of_features(rng.normal(size=(10, 50)), rng.normal(size=(10, 50)) + 1)
-    assert np.isfinite(value) and value > 50 * 0.9  # the mean shift alone gives 50
+    a, b = rng.normal(size=(10, 60)), rng.normal(size=(12, 60)) * 1.5
+    via_cov = frechet_distance(*gaussian_stats(a), *gaussian_stats(b))
+    assert frechet_of_features(a, b) == pytest.approx(via_cov, rel=1e-7)
+    shift = np.full(60, 0.5)
+    assert frechet_of_features(a, b + shift) == pytest.approx(
+        frechet_distance(*gaussian_stats(a), *gaussian_stats(b + shift)), rel=1e-7)
+    assert frechet_of_features(a, a) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_inception_sized_features_take_seconds():
+    # 100 images x 2048 features (a RealSR FID): scipy's sqrtm takes minutes here.
+    import time
+
+    rng = np.random.default_rng(8)
+    start = time.perf_counter()
+    value = frechet_of_features(rng.normal(size=(100, 2048)), rng.normal(size=(93, 2048)) + 0.1)
+    assert np.isfinite(value) and time.perf_counter() - start < 10
 
 
 def test_shape_errors():
