@@ -53,6 +53,17 @@ def preset_defaults(section: str, preset: str | None = DEFAULT_PRESET) -> dict[s
         return {}
 
 
+def shown_default(cls: type, section: str, name: str) -> Any:
+    """What applies to field ``name`` without --pipeline: the default preset's value, else the
+    dataclass default (for hand-written commands whose options span several configs)."""
+    return preset_defaults(section).get(name, cls.__dataclass_fields__[name].default)
+
+
+def given(ctx: Any, name: str) -> bool:
+    """Whether option ``name`` was given on the command line (not its shown default)."""
+    return getattr(ctx.get_parameter_source(name), "name", "") in GIVEN
+
+
 def _shown(value: Any) -> bool:
     return value not in ("", None, ()) and value != []
 
@@ -102,10 +113,9 @@ def make_command(cls: type, section: str, body: Callable[..., None], doc: str, *
         ctx = kwargs.pop("ctx")
         pipeline = kwargs.pop("pipeline", None)
         extras = {k: kwargs.pop(k) for k in extra_names}
-        given = {k: (tuple(v) if k in sequences else v) for k, v in kwargs.items()
-                 if getattr(ctx.get_parameter_source(k), "name", "") in GIVEN}
+        overrides = {k: (tuple(v) if k in sequences else v) for k, v in kwargs.items() if given(ctx, k)}
         try:
-            cfg = load_config(cls, pipeline, section, given)
+            cfg = load_config(cls, pipeline, section, overrides)
         except ConfigError as e:
             typer.echo(f"error: {e}", err=True)
             raise typer.Exit(2) from e

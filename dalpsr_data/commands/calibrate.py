@@ -43,7 +43,10 @@ def calibrate(
     seed: int = typer.Option(20240607, "--seed", help="Seed of the draws (use another one to test bin balance).", show_default=True),
     out: str = typer.Option("calibration.json", "--out", help="Where to write the JSON table (atomically).", show_default=True),
 ) -> None:
-    """Estimate the quantiles of the blur, noise and JPEG severities and write the table."""
+    """Estimate the quantiles of the blur, noise and JPEG severities and write the table.
+
+    Settings: the degradation: section of pipelines/paper.yaml unless --pipeline names another preset.
+    """
     import time
 
     from rich.console import Console

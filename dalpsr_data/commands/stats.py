@@ -18,8 +18,8 @@ def register(app: typer.Typer) -> None:
 
 def stats(
     root: str = typer.Argument(..., help="A build folder (holding build.json)."),
-    plot: Optional[str] = typer.Option(None, "--plot", help="Write degree histograms to this PNG file.", show_default="no plot"),
-    as_json: bool = typer.Option(False, "--json", help="Print the counts as one JSON object instead of tables.", show_default="off"),
+    plot: Optional[str] = typer.Option(None, "--plot", help="Write degree histograms to this PNG file.", show_default=False),
+    as_json: bool = typer.Option(False, "--json", help="Print the counts as one JSON object instead of tables.", show_default=False),
 ) -> None:
     """Print counts per source and the samples per bin of each degradation type."""
     import json
