@@ -35,6 +35,7 @@ import threading
 from typing import Any
 
 from dalpsr_data.config_io import ConfigError
+from dalpsr_data.interrupt import Interrupted
 
 _state: dict[str, Any] = {"temp_dir": None, "owned": False}
 DEFAULT_CONNECT_TIMEOUT = 15.0  # seconds
@@ -74,6 +75,18 @@ def _cleanup_temp_dir() -> None:
 
 
 TEMP_PREFIX = "dalpsr-ray-"
+# Ray puts Unix sockets at <temp dir>/session_<date>_<time>_<pid>/sockets/plasma_store, and a
+# socket path may hold 107 bytes at most: a long $TMPDIR (a Slurm job's, pytest's) would fail.
+MAX_SOCKET_PATH = 107
+_SOCKET_TAIL = len("/dalpsr-ray-4194304-abcdefgh/session_2026-11-30_13-10-35_939273_4194304/sockets/plasma_store")
+
+
+def temp_root() -> str:
+    """Where the embedded Ray's folder goes: ``$TMPDIR``, or /tmp when that is too long for sockets."""
+    root = tempfile.gettempdir()
+    if len(root) + _SOCKET_TAIL > MAX_SOCKET_PATH and os.access("/tmp", os.W_OK):
+        return "/tmp"
+    return root
 
 
 def _pid_alive(pid: int) -> bool:
@@ -91,7 +104,7 @@ def remove_stale_temp_dirs(root: str | None = None) -> list[str]:
 
     The owning pid is part of the folder name, so a live build's folder is never touched.
     """
-    root = root or tempfile.gettempdir()
+    root = root or temp_root()
     removed = []
     for name in sorted(os.listdir(root)):
         if not name.startswith(TEMP_PREFIX):
@@ -139,6 +152,11 @@ def init_ray(address: str | None = None, num_cpus: int | None = None,
     handlers = _signal_handlers()
     try:
         return _init(ray, address, num_cpus, num_gpus, quiet)
+    except BaseException as e:  # Ctrl-C, kill or an error while Ray starts: stop what started
+        shutdown_ray()
+        if isinstance(e, SystemExit) and e.code == signal.SIGTERM:  # Ray's own SIGTERM handler
+            raise Interrupted(signal.SIGTERM) from None
+        raise
     finally:
         _restore(handlers)
 
@@ -165,14 +183,13 @@ def _init(ray, address: str | None, num_cpus: int | None, num_gpus: int | None, 
             raise RayUnreachable(f"the Ray cluster at {address} could not be reached ({e})") from None
         _state["owned"] = False
         return True
-    # Unix socket paths are limited to ~107 bytes: keep the folder short.
     remove_stale_temp_dirs()
-    temp_dir = tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-")
+    temp_dir = tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", dir=temp_root())
     _state["temp_dir"] = temp_dir
     atexit.register(_cleanup_temp_dir)
+    _state["owned"] = True  # from here on: stopped and removed at exit, even if init is cut short
     ray.init(num_cpus=num_cpus, num_gpus=num_gpus, _temp_dir=temp_dir,
              include_dashboard=False, **common)
-    _state["owned"] = True
     return True
 
 

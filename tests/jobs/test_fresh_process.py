@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -31,18 +33,25 @@ RESUME_LINE = "interrupted; rerun the same command to resume"
 RAY_DUMP = "SIGTERM received"  # the first line of Ray's C++ signal dump
 
 
-def fresh_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+@pytest.fixture
+def short_tmp(tmp_path):
+    """A TMPDIR short enough for Ray's socket paths (ray_runtime.temp_root would leave a long one)."""
+    path = Path(tempfile.mkdtemp(prefix="dt", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def fresh_env(tmp_path: Path, tmp: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
-    for name in ("tmp", "home"):
-        (tmp_path / name).mkdir(exist_ok=True)
-    env.update(TMPDIR=str(tmp_path / "tmp"), HOME=str(tmp_path / "home"), OMP_NUM_THREADS="1",
+    (tmp_path / "home").mkdir(exist_ok=True)
+    env.update(TMPDIR=str(tmp), HOME=str(tmp_path / "home"), OMP_NUM_THREADS="1",
                PYTHONPATH=str(REPO), **extra)
     return env
 
 
-def leftovers(tmp_path: Path) -> list[str]:
+def leftovers(tmp_path: Path, tmp: Path) -> list[str]:
     """What a command left in its TMPDIR and its HOME (torch/matplotlib caches aside)."""
-    left = [f"tmp/{p.name}" for p in (tmp_path / "tmp").iterdir()]
+    left = [f"tmp/{p.name}" for p in tmp.iterdir()]
     return left + [f"home/{p.name}" for p in (tmp_path / "home").iterdir() if p.name == ".ray"]
 
 
@@ -92,37 +101,37 @@ def interrupt_when(args: list[str], env: dict[str, str], ready, sig: int,
 
 
 @pytest.mark.slow
-def test_build_and_caption_on_their_default_ray_leave_nothing_behind(tmp_path, photos, tiny_models):
-    env = fresh_env(tmp_path)
+def test_build_and_caption_on_their_default_ray_leave_nothing_behind(tmp_path, short_tmp, photos, tiny_models):
+    env = fresh_env(tmp_path, short_tmp)
     out = tmp_path / "build"
     res = run(build_args(photos, out, "--limit", "2"), env)
     assert res.returncode == 0, res.stderr[-3000:]
-    assert (out / "index.json").is_file() and leftovers(tmp_path) == []
+    assert (out / "index.json").is_file() and leftovers(tmp_path, short_tmp) == []
 
     cap = write_tiny_build(tmp_path / "cap", [3, 2], hr_size=128)
     res = run(caption_args(cap, tiny_models), env)
     assert res.returncode == 0, res.stderr[-3000:]  # was: AuthenticationError ... InvalidAuthToken
     assert sorted(p.name for p in (cap / "captions").glob("shard-*")) == [
         "shard-000000.done.json", "shard-000000.jsonl", "shard-000001.done.json", "shard-000001.jsonl"]
-    assert leftovers(tmp_path) == []  # was: an empty dalpsr-ray-<pid>-*/session_* folder
+    assert leftovers(tmp_path, short_tmp) == []  # was: an empty dalpsr-ray-<pid>-*/session_* folder
 
 
 @pytest.mark.slow
-def test_sigterm_during_a_ray_build_is_one_line_and_a_rerun_resumes(tmp_path, photos):
-    env = fresh_env(tmp_path)
+def test_sigterm_during_a_ray_build_is_one_line_and_a_rerun_resumes(tmp_path, short_tmp, photos):
+    env = fresh_env(tmp_path, short_tmp)
     out = tmp_path / "build"
     code, _, err = interrupt_when(build_args(photos, out, "--no-progress"), env,
                                   lambda: any(out.glob("shard-*.done.json")), signal.SIGTERM)
     assert code == 143, err[-3000:]
     assert err.strip().splitlines()[-1] == RESUME_LINE
     assert RAY_DUMP not in err and "Traceback" not in err, err[-3000:]
-    assert leftovers(tmp_path) == []
+    assert leftovers(tmp_path, short_tmp) == []
     res = run(build_args(photos, out, "--no-progress", "--executor", "local"), env)
     assert res.returncode == 0 and "resumed:" in res.stdout, res.stderr[-3000:]
 
 
-def test_sigint_during_a_local_build_and_plain_progress_lines(tmp_path, photos):
-    env = fresh_env(tmp_path, DALPSR_PROGRESS_EVERY="0")
+def test_sigint_during_a_local_build_and_plain_progress_lines(tmp_path, short_tmp, photos):
+    env = fresh_env(tmp_path, short_tmp, DALPSR_PROGRESS_EVERY="0")
     out = tmp_path / "build"
     code, stdout, err = interrupt_when(build_args(photos, out, "--executor", "local"), env,
                                        lambda: any(out.glob("shard-*.done.json")), signal.SIGINT)
@@ -139,8 +148,8 @@ def test_sigint_during_a_local_build_and_plain_progress_lines(tmp_path, photos):
     assert bar_rate == pytest.approx(summary_rate, abs=0.011)  # one number, rounded for display
 
 
-def test_sigint_during_a_local_caption(tmp_path, tiny_models):
-    env = fresh_env(tmp_path)
+def test_sigint_during_a_local_caption(tmp_path, short_tmp, tiny_models):
+    env = fresh_env(tmp_path, short_tmp)
     cap = write_tiny_build(tmp_path / "cap", [2] * 8, hr_size=128)
     code, _, err = interrupt_when(caption_args(cap, tiny_models, "--local", "--max-new-tokens", "24"), env,
                                   lambda: any((cap / "captions").glob("*.done.json")), signal.SIGINT)
@@ -148,8 +157,8 @@ def test_sigint_during_a_local_caption(tmp_path, tiny_models):
     assert "Traceback" not in err
 
 
-def test_sigterm_during_training_and_its_progress_lines(tmp_path):
-    env = fresh_env(tmp_path, DALPSR_PROGRESS_EVERY="0")
+def test_sigterm_during_training_and_its_progress_lines(tmp_path, short_tmp):
+    env = fresh_env(tmp_path, short_tmp, DALPSR_PROGRESS_EVERY="0")
     shards = write_fake_build(tmp_path / "fake", [5, 7, 3, 6])
     out = tmp_path / "irpad"
     args = cli("dalpsr_model.cli.train", "irpad", "--shards", str(shards), "--out", str(out),

@@ -169,3 +169,15 @@ def test_ray_actors_that_do_not_fit_fail_before_any_work(ray_local, tmp_path):
         run_shards(_jobs(tmp_path), lambda p, s: {}, executor="ray", setup=dict,
                    actors=RayActors(count=1, num_cpus=1, num_gpus=1, hint="use --device cpu"))
     assert not list(tmp_path.glob("*.done.json"))
+
+
+def test_a_long_tmpdir_falls_back_to_tmp_for_rays_sockets(monkeypatch, tmp_path):
+    from dalpsr_data import ray_runtime
+
+    long_dir = tmp_path / ("x" * 40)
+    long_dir.mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(long_dir))
+    # Ray's socket: <root>/dalpsr-ray-<pid>-<8>/session_<date>_<time>_<us>_<pid>/sockets/plasma_store
+    assert len(str(long_dir)) + 92 > 107 and ray_runtime.temp_root() == "/tmp"
+    monkeypatch.setattr("tempfile.tempdir", "/tmp/ab")
+    assert ray_runtime.temp_root() == "/tmp/ab"
