@@ -84,3 +84,15 @@ def test_cli_goes_on_strict_fails_and_never_suggests_a_useless_rerun(tmp_path, d
     assert res.exit_code == 0, res.output
     assert "broken_symlink=1" in res.output and "symlink_loop=3" in res.output
     assert "rerun" not in res.output
+
+
+def test_only_output_folder_errors_suggest_a_rerun(tmp_path):
+    from dalpsr_data.commands.build import os_error_message
+
+    out = str(tmp_path / "out")
+    source = os_error_message(FileNotFoundError(2, "No such file or directory", "/photos/a.jpg"), out)
+    assert "rerun" not in source and "/photos/a.jpg" in source
+    inside = os_error_message(OSError(28, "No space left on device", f"{out}/shard-000001.tar"), out)
+    assert "rerun the same command to resume" in inside
+    unnamed = os_error_message(OSError(28, "No space left on device"), out)  # a write() error
+    assert "rerun the same command to resume" in unnamed
