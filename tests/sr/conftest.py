@@ -54,7 +54,7 @@ def sr_config(sr_models, tmp_path):
     def make(inputs, **overrides):
         fields = dict(inputs=tuple(str(i) for i in inputs), out=str(tmp_path / "out"),
                       base=str(sr_models["base"]), controlnet=str(sr_models["controlnet"]),
-                      irpad=str(sr_models["irpad"]), no_captions=True, steps=3, device="cpu",
+                      irpad=str(sr_models["irpad"]), no_captions=True, steps=2, device="cpu",
                       progress=False)
         fields.update(overrides)
         return SRConfig(**fields)

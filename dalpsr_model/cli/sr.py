@@ -1,0 +1,35 @@
+"""`dalpsr-sr INPUT... --out DIR --base SD21 --controlnet DIR --irpad DIR`: super-resolve LR images.
+
+The options are the fields of :class:`dalpsr_model.sr.config.SRConfig` (INPUT is its
+``inputs`` field); the work is in dalpsr_model.sr.runner. A bad option, input or model
+folder exits 2 before any work; with --strict a bad image exits 1.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from dalpsr_data.cli_options import make_command
+from dalpsr_model.cli.options import RUN_ERRORS
+from dalpsr_model.sr.config import SRConfig
+from dalpsr_model.sr.prompts import StrictInputError
+from dalpsr_model.sr.runner import run_sr
+
+DOC = ("Super-resolve LR images x4 with a trained DaLPSR ControlNet: IRPAD restoration prompt + "
+       "RAM/LLaVA caption (pass 1), then SD 2.1-base + ControlNet from the noised LR latent (pass 2).")
+
+app = typer.Typer(name="dalpsr-sr", add_completion=False, pretty_exceptions_enable=False)
+
+
+def run(cfg: SRConfig) -> None:
+    summary = run_sr(cfg)
+    typer.echo(f"sr: {summary['written']} written, {summary['skipped_existing']} already done, "
+               f"{summary['failed']} failed (see {cfg.out}/report.json), {summary['seconds']:.1f} s")
+
+
+app.command(help=DOC)(make_command(SRConfig, "sr", run, DOC, arguments=("inputs",),
+                                   errors=(*RUN_ERRORS, ((StrictInputError,), 1))))
+
+
+if __name__ == "__main__":
+    app()
