@@ -105,3 +105,37 @@ def test_wavelet_takes_low_frequency_from_reference():
     shifted = sr + 0.2                               # a colour cast: constant offset
     torch.testing.assert_close(wavelet(sr, shifted), shifted, rtol=0, atol=1e-5)
     assert color_fix(sr, shifted, "none") is sr
+
+
+def test_a_1024px_input_goes_through_tiling():
+    from dalpsr_model.sr.tiling import needs_tiling
+
+    plan = plan_size(1024, 1024)
+    assert plan.final == (4096, 4096) and plan.latent == (512, 512)
+    assert needs_tiling(512, 512, 96) and len(tile_grid(512, 512, 96, 32)) == 64
+    assert not needs_tiling(*plan_size(128, 128).latent, 96)   # a 512 px output never is
+
+
+def test_pipeline_tiles_a_1024px_output_and_not_a_512px_one(sr_models, sr_config, tmp_path, monkeypatch):
+    import dalpsr_model.sr.sampler as sampler
+    from dalpsr_model.sr.pipeline import SRPipeline
+    from tests.sr.conftest import smooth_image
+
+    seen = []
+    real = sampler.tiled_predict
+
+    def spy(model, z, z_lr, tile, overlap, tile_batch):
+        def counted(zs, cs, repeats):
+            seen.append(tuple(zs.shape[-2:]))
+            return model(zs, cs, repeats)
+        return real(counted, z, z_lr, tile, overlap, tile_batch)
+
+    monkeypatch.setattr(sampler, "tiled_predict", spy)
+    pipe = SRPipeline.load(sr_config([tmp_path], steps=1, vae_tiling_above=512))
+    out = pipe([smooth_image(0, 256, 256)], ["Deblur"], [""], ["k"])[0]
+    assert out.shape == (1024, 1024, 3) and seen and set(seen) == {(96, 96)}
+    assert pipe.base.vae.use_tiling                        # 1024 px > --vae-tiling-above 512
+    seen.clear()
+    out = pipe([smooth_image(1, 128, 128)], ["Deblur"], [""], ["k"])[0]
+    assert out.shape == (512, 512, 3) and seen == [(64, 64)]   # one untiled call
+    assert not pipe.base.vae.use_tiling
