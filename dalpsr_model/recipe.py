@@ -91,8 +91,8 @@ def _caption_config(rc: RecipeConfig, tower: str) -> CaptionConfig:
     return cfg.resolved()  # $DALPSR_LLAVA / $DALPSR_RAM_CHECKPOINT fill what was not given
 
 
-def _plan_captions(rc: RecipeConfig, tower: str) -> tuple[Stage, CaptionConfig | None]:
-    missing, total = outputs.uncaptioned_shards(rc.shards)
+def _plan_captions(rc: RecipeConfig, tower: str, build: BuildInfo) -> tuple[Stage, CaptionConfig | None]:
+    missing, total = outputs.uncaptioned_shards(build)
     where = str(Path(rc.shards) / "captions")
     if not missing:
         return Stage("caption", "reuse", where, f"all {total} shards captioned"), None
@@ -120,7 +120,7 @@ def plan_recipe(rc: RecipeConfig) -> list[Stage]:
     common = {"shards": rc.shards, "cpu": rc.cpu or None, "resume": rc.resume or None,
               "overwrite": True if overwrite else None}
     tower = rc.vision_tower or str(out / "encoder" / "vision_tower")
-    caption, _ = _plan_captions(rc, tower)
+    caption, _ = _plan_captions(rc, tower, build)
     if rc.vision_tower:
         outputs.check_given_tower(rc.vision_tower)
         encoder = Stage("encoder", "reuse", tower, "given by --vision-tower")

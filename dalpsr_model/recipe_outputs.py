@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from dalpsr_data import schema
+from dalpsr_data.buildinfo import BuildInfo
 from dalpsr_data.caption.sidecar import is_captioned
 from dalpsr_data.config_io import ConfigError, to_dict
 from dalpsr_data.caption.llava_io import META_NAME as TOWER_META, WEIGHTS_NAME as TOWER_WEIGHTS
@@ -21,10 +22,10 @@ from dalpsr_model.irpad.io import META as IRPAD_META, WEIGHTS as IRPAD_WEIGHTS
 from dalpsr_model.training.config import resume_mismatches
 
 
-def uncaptioned_shards(shards: str | Path) -> tuple[list[str], int]:
+def uncaptioned_shards(build: BuildInfo | str | Path) -> tuple[list[str], int]:
     """(names of the build's shards without a committed caption sidecar, number of shards)."""
-    entries = schema.read_index(shards)["shardlist"]
-    return [e["url"] for e in entries if not is_captioned(shards, e["url"])], len(entries)
+    build = BuildInfo.of(build)
+    return [u for u in build.urls if not is_captioned(build.root, u)], len(build.urls)
 
 
 def finished_irpad(folder: str | Path) -> bool:
