@@ -42,6 +42,13 @@ def test_error_names_first_unpaired_stems_on_both_sides(tmp_path):
     assert "1 HR image(s) have no SR image with the same stem (first: h1)" in msg
 
 
+def test_same_count_different_stems_is_an_error(tmp_path):
+    make(tmp_path / "sr", ["a.png", "b.png", "c.png"])
+    make(tmp_path / "hr", ["a.png", "b.png", "d.png"])
+    with pytest.raises(PairingError, match=r"1 SR image\(s\) have no HR image .*first: c\); 1 HR .*first: d\)"):
+        pair_images(list_images(tmp_path / "sr"), list_images(tmp_path / "hr"))
+
+
 def test_lr_pairing_is_checked_too(tmp_path):
     make(tmp_path / "sr", ["a.png", "b.png"])
     make(tmp_path / "lr", ["a.png"])
