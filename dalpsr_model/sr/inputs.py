@@ -18,6 +18,7 @@ import tarfile
 from pathlib import Path
 
 from dalpsr_data import schema
+from dalpsr_data.buildinfo import BuildInfo
 from dalpsr_data.config_io import ConfigError
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
@@ -58,12 +59,12 @@ def _folder_items(folder: Path) -> list[InputItem]:
 
 def _build_items(root: Path) -> list[InputItem]:
     try:
-        shards = schema.read_index(root)["shardlist"]
+        build = BuildInfo.open(root)
     except schema.ShardFormatError as e:
         raise ConfigError(str(e)) from e
     items = []
-    for entry in shards:
-        tar_path = root / entry["url"]
+    for url in build.urls:
+        tar_path = build.shard_path(url)
         if not tar_path.is_file():
             raise ConfigError(f"{tar_path} (listed in {root / schema.INDEX_JSON}) does not exist")
         with tarfile.open(tar_path) as tf:
