@@ -3,8 +3,8 @@
 Official ``ram_swin_large_14m.pth`` / ``ram_plus_swin_large_14m.pth`` hold
 ``{'model': state_dict, ...}`` (some releases add an optimizer or config entry). We do
 what the official loader does (rename ``vision_multi`` -> ``tagging_head``, drop the
-``relative_position_index`` / ``attn_mask`` buffers, map Swin keys to timm's layout
-through timm's own filter) and skip what closed-set tagging never uses: the BLIP
+``relative_position_index`` / ``attn_mask`` buffers, move the Swin downsampling keys to
+timm's layout) and skip what closed-set tagging never uses: the BLIP
 ``tag_encoder`` / ``text_decoder`` and the self-attention and embeddings the official
 model deletes. Every other key must match the model exactly (strict load), so a wrong
 file fails loudly instead of tagging with random weights.
@@ -13,6 +13,7 @@ file fails loudly instead of tagging with random weights.
 from __future__ import annotations
 
 import pickle
+import re
 from pathlib import Path
 from typing import Any
 
@@ -120,14 +121,22 @@ def rename_official(state: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Ten
     return out, skipped
 
 
-def _to_timm_swin(state: dict[str, torch.Tensor], model: RamModel) -> dict[str, torch.Tensor]:
-    """Official Swin keys (downsample at a stage's end) -> timm's (at the next stage's start)."""
-    from timm.models.swin_transformer import checkpoint_filter_fn
+_STAGE_DOWNSAMPLE = re.compile(r"^visual_encoder\.layers\.(\d+)\.downsample\.")
 
-    enc = {k.removeprefix("visual_encoder."): v for k, v in state.items() if k.startswith("visual_encoder.")}
-    mapped = checkpoint_filter_fn(enc, model.visual_encoder)
-    rest = {k: v for k, v in state.items() if not k.startswith("visual_encoder.")}
-    return {**rest, **{f"visual_encoder.{k}": v for k, v in mapped.items()}}
+
+def _to_timm_swin(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Official Swin keys (downsample at a stage's end) -> timm's (at the next stage's start).
+
+    The layout is told by stage 0: the official Swin has a downsample there, timm's never
+    has. Done here, not by timm's ``checkpoint_filter_fn``: releases before 1.0.31 decide
+    by the classifier head, which RAM lacks, and shift a timm-layout file (convert-ram's
+    output) a second time. The other parts of that filter do not apply (buffers are dropped
+    by ``rename_official``; sizes are read from the shapes, so nothing is resized).
+    """
+    if "visual_encoder.layers.0.downsample.reduction.weight" not in state:
+        return state  # already timm's layout
+    return {_STAGE_DOWNSAMPLE.sub(lambda m: f"visual_encoder.layers.{int(m.group(1)) + 1}.downsample.", k): v
+            for k, v in state.items()}
 
 
 def load_ram(path: str | Path, variant: str, num_tags: int, image_size: int = 384,
@@ -147,13 +156,13 @@ def load_ram(path: str | Path, variant: str, num_tags: int, image_size: int = 38
         raise RamCheckpointError(f"{path}: not a {variant} checkpoint that fits the tag list ({e}); "
                                  f"check {names.variant} and {names.tag_list}") from e
     model = RamModel(arch)
-    state = _to_timm_swin(state, model)
+    state = _to_timm_swin(state)
     info: dict[str, Any] = {"arch": arch, "skipped_keys": len(skipped), "reweight_scale_default": False}
     if variant == "ram_plus" and "reweight_scale" not in state:
         # Some RAM++ exports omit it; the released model was trained from this initial value.
         state["reweight_scale"] = torch.tensor(DEFAULT_REWEIGHT_SCALE)
         info["reweight_scale_default"] = True
-    expected = model.state_dict()
+    expected = _weights(model)
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
     wrong = sorted(k for k in set(expected) & set(state) if expected[k].shape != state[k].shape)
@@ -162,10 +171,23 @@ def load_ram(path: str | Path, variant: str, num_tags: int, image_size: int = 38
             f"{path} does not match the {variant} architecture: missing {missing[:5]} ({len(missing)}), "
             f"unexpected {unexpected[:5]} ({len(unexpected)}), wrong shape {wrong[:5]} ({len(wrong)}); "
             f"check {names.variant} and {names.image_size}")
-    model.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
+    # strict above; here only the position-index / mask buffers may be absent (they are
+    # computed by the model and persistent in timm 0.9.0, non-persistent later)
+    result = model.load_state_dict({k: v.float() for k, v in state.items()}, strict=False)
+    if result.unexpected_keys or not all(_is_buffer(k) for k in result.missing_keys):
+        raise RamCheckpointError(f"{path}: unexpected load result {result}")
     return model.eval(), info
 
 
+def _is_buffer(key: str) -> bool:
+    return any(b in key for b in DROPPED_BUFFERS)
+
+
+def _weights(model: RamModel) -> dict[str, torch.Tensor]:
+    """The model's state dict without the Swin buffers it computes itself."""
+    return {k: v for k, v in model.state_dict().items() if not _is_buffer(k)}
+
+
 def tagging_state_dict(model: RamModel) -> dict[str, torch.Tensor]:
-    """What convert-ram saves: the loaded model's tensors in timm layout, contiguous fp32."""
-    return {k: v.detach().float().contiguous().clone() for k, v in model.state_dict().items()}
+    """What convert-ram saves: the loaded model's weights in timm layout, contiguous fp32."""
+    return {k: v.detach().float().contiguous().clone() for k, v in _weights(model).items()}
