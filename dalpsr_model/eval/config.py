@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional
 
-from dalpsr_data.config_io import ConfigError
+from dalpsr_data.config_io import ConfigError, opt
 from dalpsr_model.eval.fidelity import SSIM_VARIANTS
 
 # Table I columns first (in the paper's order), then the fidelity metrics it leaves out.
@@ -15,34 +15,31 @@ PYIQA_METRICS = ("lpips", "fid", "maniqa", "musiq", "clipiqa")  # need pyiqa and
 DEVICES = ("auto", "cpu", "cuda")
 
 
-def _help(text: str) -> dict:
-    return {"help": text}
-
-
 @dataclass(frozen=True)
 class EvalConfig:
     """Score a folder of SR images with the paper's metrics (Table I) plus PSNR/SSIM."""
 
-    sr: str = field(default="", metadata=_help("Folder of SR images (required); keys are file stems."))
-    hr: Optional[str] = field(default=None, metadata=_help(
-        "Folder of HR references paired by file stem; without it only no-reference metrics run."))
-    lr: Optional[str] = field(default=None, metadata=_help(
-        "Folder of LR inputs paired by file stem; only used for the comparison sheet."))
-    out: str = field(default="", metadata=_help("Output folder (required): metrics.json, metrics.csv, metrics.md, sheet.png."))
-    metrics: str = field(default=",".join(ALL_METRICS), metadata=_help(
-        "Comma-separated metrics among " + ",".join(ALL_METRICS) + "; reference metrics are dropped without --hr."))
-    weights_dir: Optional[str] = field(default=None, metadata=_help(
-        "Folder laid out as pyiqa's torch cache (see docs/eval.md); needed by lpips,fid,maniqa,musiq,clipiqa. Nothing is downloaded."))
-    crop_border: int = field(default=0, metadata=_help(
-        "Pixels removed on each side before PSNR/SSIM (BasicSR's crop_border; 0 as in pyiqa/OSEDiff)."))
-    ssim_variant: str = field(default="basicsr", metadata=_help(
-        "basicsr (unrounded Y, the definition) or pyiqa (rounded Y, clamped cs: what SeeSR/OSEDiff tables used)."))
-    device: str = field(default="auto", metadata=_help("auto (cuda when available), cpu or cuda, for the pyiqa metrics."))
-    fid_batch_size: int = field(default=16, metadata=_help("Images per Inception batch for FID."))
-    dataset: str = field(default="", metadata=_help("Dataset name in the Table I markdown (default: the --hr or --sr folder name)."))
-    method: str = field(default="Ours", metadata=_help("Method column name in the Table I markdown."))
-    sheet_images: int = field(default=4, metadata=_help("Images in the comparison sheet (0: no sheet)."))
-    sheet_crop: int = field(default=192, metadata=_help("Side in SR pixels of the centre crop shown per image."))
+    sr: str = opt("", "Folder of SR images (required); keys are file stems.")
+    hr: Optional[str] = opt(None,
+        "Folder of HR references paired by file stem; without it only no-reference metrics run.")
+    lr: Optional[str] = opt(None,
+        "Folder of LR inputs paired by file stem; only used for the comparison sheet.")
+    out: str = opt("", "Output folder (required): metrics.json, metrics.csv, metrics.md, sheet.png.")
+    metrics: str = opt(",".join(ALL_METRICS),
+        "Comma-separated metrics among " + ",".join(ALL_METRICS) + "; reference metrics are dropped without --hr.")
+    weights_dir: Optional[str] = opt(None,
+        "Folder laid out as pyiqa's torch cache (docs/eval.md), needed by lpips,fid,maniqa,musiq,clipiqa; "
+        "nothing is downloaded.")
+    crop_border: int = opt(0,
+        "Pixels removed on each side before PSNR/SSIM (BasicSR's crop_border; 0 as in pyiqa/OSEDiff).")
+    ssim_variant: str = opt("basicsr",
+        "basicsr (unrounded Y, the definition) or pyiqa (rounded Y, clamped cs: what SeeSR/OSEDiff tables used).")
+    device: str = opt("auto", "auto (cuda when available), cpu or cuda, for the pyiqa metrics.")
+    fid_batch_size: int = opt(16, "Images per Inception batch for FID.")
+    dataset: str = opt("", "Dataset name in the Table I markdown (default: the --hr or --sr folder name).")
+    method: str = opt("Ours", "Method column name in the Table I markdown.")
+    sheet_images: int = opt(4, "Images in the comparison sheet (0: no sheet).")
+    sheet_crop: int = opt(192, "Side in SR pixels of the centre crop shown per image.")
 
     def __post_init__(self) -> None:
         if not self.sr:
