@@ -13,6 +13,7 @@ Outputs in ``OUT``: ``checkpoints/``, ``tb/``, ``validation/step-*.png``, and at
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,10 @@ from dalpsr_model.training.accel import make_accelerator, seed_everything
 from dalpsr_model.training.loop import StepOutput, Trainer, make_optimizer, make_scheduler
 from dalpsr_model.training.outdir import prepare_out
 
+from .caption_check import check_captions
 from .config import ControlNetConfig
+
+log = logging.getLogger(__name__)
 
 IMAGE_FIELDS = ("lr", "hr", "prompt", "caption", "key")
 CACHED_FIELDS = ("prompt", "caption", "key")  # latents come from the cache: skip PNG decoding
@@ -95,6 +99,8 @@ def train_controlnet(cfg: ControlNetConfig, build: BuildInfo | None = None) -> A
 
     build = build if build is not None else BuildInfo.open(cfg.shards)
     cfg.check_build(build)
+    if (warning := check_captions(build, cfg.use_captions)) is not None:
+        log.warning(warning)
     prepare_out(cfg, OUTPUTS)
     acc = make_accelerator(cfg)
     seed_everything(cfg.seed, acc.process_index)

@@ -80,7 +80,8 @@ def test_irpad_trains_on_a_256_build(build_256, tmp_path):
 
 
 def test_controlnet_step_on_a_256_build_with_and_without_the_cache(cn_config, build_256, tmp_path):
-    common = dict(shards=str(build_256), crop=0, max_steps=1, checkpoint_every=1, batch_size=1)
+    common = dict(shards=str(build_256), crop=0, max_steps=1, checkpoint_every=1, batch_size=1,
+                  use_captions=False)  # an uncaptioned build
     plain = train_controlnet(cn_config(out=str(tmp_path / "plain"), validate_every=1, val_samples=1,
                                        val_steps=1, **common))
     cached = train_controlnet(cn_config(out=str(tmp_path / "cached"), latent_cache=True, **common))
