@@ -31,11 +31,11 @@ def captioner(tiny_llava_dir):
     return LlavaCaptioner(CaptionConfig(llava=str(tiny_llava_dir), device="cpu", max_new_tokens=8), "cpu")
 
 
-def test_instruction_text_and_prompt_form():
+def test_instruction_text_tag_selection_and_cleaning():
     assert build_instruction("Describe this image and its style in a very detailed manner", ["bloom", "lotus"]) == (
         "Describe this image and its style in a very detailed manner around the following tags: bloom, lotus.")
     assert build_instruction("Describe it.", []) == "Describe it."
-    assert llava_prompt("Hi.") == "USER: <image>\nHi. ASSISTANT:"
+    # the prompt form is checked against the real llava-1.5 chat template in test_llava_prompt.py
     tags = [("a", 0.7), ("b", 0.9), ("c", 0.8), ("d", 0.9)]
     assert select_tags(tags, 0) == ["a", "b", "c", "d"]
     assert select_tags(tags, 2) == ["b", "d"]  # most probable, kept in tag-list order
