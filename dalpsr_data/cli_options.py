@@ -111,7 +111,7 @@ def make_command(cls: type, section: str, body: Callable[..., None], doc: str, *
 
     def command(**kwargs: Any) -> None:
         ctx = kwargs.pop("ctx")
-        pipeline = kwargs.pop("pipeline", None)
+        pipeline = kwargs.pop("pipeline") if with_preset else None  # else maybe a field of cls
         extras = {k: kwargs.pop(k) for k in extra_names}
         overrides = {k: (tuple(v) if k in sequences else v) for k, v in kwargs.items() if given(ctx, k)}
         try:

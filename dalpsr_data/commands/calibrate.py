@@ -9,56 +9,37 @@ anywhere and set ``degradation.calibration_path`` in that preset.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import typer
 
 from dalpsr_data.atomic import write_json_atomic
-from dalpsr_data.config_io import ConfigError, from_dict, load_config
+from dalpsr_data.cli_options import make_command
+from dalpsr_data.config_io import ConfigError, load_config, opt
 from dalpsr_data.degradation import DegradationConfig
 from dalpsr_data.degradation.calibration import calibrate as run_calibration
+
+DOC = ("Estimate the quantiles of the blur, noise and JPEG severities and write the table.\n\n"
+       "Settings: the degradation: section of pipelines/paper.yaml unless --pipeline names another preset.")
 
 
 @dataclass(frozen=True)
 class CalibrateConfig:
-    """Options of `dalpsr-data calibrate` (the fields are the CLI options)."""
+    """Options of `dalpsr-data calibrate` (the fields are the CLI options, generated)."""
 
-    pipeline: Optional[str] = "paper"
-    samples: int = 50000  # what the shipped calibration_v1.json was made with
-    seed: int = 20240607
-    out: str = "calibration.json"
+    pipeline: str = opt("paper", "Preset name or yaml path whose `degradation:` section is calibrated.")
+    samples: int = opt(50000, "Monte Carlo parameter draws (about 0.5 ms each); the shipped table used 50,000.")
+    seed: int = opt(20240607, "Seed of the draws (use another one to test bin balance).")
+    out: str = opt("calibration.json", "Where to write the JSON table (atomically).")
 
     def __post_init__(self) -> None:
         if self.samples < 100:
             raise ValueError(f"--samples must be >= 100, got {self.samples}")
 
 
-def register(app: typer.Typer) -> None:
-    app.command(name="calibrate")(calibrate)
-
-
-def calibrate(
-    pipeline: str = typer.Option("paper", "--pipeline", help="Preset name or yaml path whose `degradation:` section is calibrated.", show_default=True),
-    samples: int = typer.Option(50000, "--samples", help="Monte Carlo parameter draws (about 0.5 ms each).", show_default=True),
-    seed: int = typer.Option(20240607, "--seed", help="Seed of the draws (use another one to test bin balance).", show_default=True),
-    out: str = typer.Option("calibration.json", "--out", help="Where to write the JSON table (atomically).", show_default=True),
-) -> None:
-    """Estimate the quantiles of the blur, noise and JPEG severities and write the table.
-
-    Settings: the degradation: section of pipelines/paper.yaml unless --pipeline names another preset.
-    """
+def run(opts: CalibrateConfig) -> None:
     import time
 
-    from rich.console import Console
-
-
-    err = Console(stderr=True)
-    try:
-        opts = from_dict(CalibrateConfig, dict(pipeline=pipeline, samples=samples, seed=seed, out=out))
-        cfg = load_config(DegradationConfig, opts.pipeline, "degradation")
-    except ConfigError as e:
-        err.print(f"[red]error:[/red] {e}")
-        raise typer.Exit(2) from None
+    cfg = load_config(DegradationConfig, opts.pipeline, "degradation")
     t0 = time.perf_counter()
     table = run_calibration(cfg, opts.samples, opts.seed)
     table["pipeline"] = str(opts.pipeline)
@@ -66,3 +47,9 @@ def calibrate(
     med = {t: round(q[len(q) // 2], 4) for t, q in table["quantiles"].items()}
     typer.echo(f"wrote {opts.out}: {opts.samples} draws in {time.perf_counter() - t0:.1f} s, "
                f"config hash {table['config_hash'][:12]}, median severities {med}")
+
+
+def register(app: typer.Typer) -> None:
+    # "calibrate" is no preset section: its own --pipeline field names the preset it reads.
+    app.command(name="calibrate")(make_command(CalibrateConfig, "calibrate", run, DOC,
+                                               errors=(((ConfigError,), 2),)))

@@ -93,3 +93,29 @@ def test_stage_help_shows_paper_values_as_defaults():
     res = CliRunner().invoke(train_app, ["irpad", "--help"], env=WIDE)
     row = next(x for x in res.output.splitlines() if "--max-steps" in x)
     assert f"[default: {PAPER['irpad']['max_steps']}]" in row
+
+
+def test_both_clis_generate_their_options_from_the_config_dataclass():
+    import dataclasses
+
+    import typer.main
+
+    from dalpsr_data.caption.config import CaptionConfig
+    from dalpsr_data.commands.calibrate import CalibrateConfig
+    from dalpsr_model.controlnet.config import ControlNetConfig
+    from dalpsr_model.encoder_align.trainer import EncoderConfig
+    from dalpsr_model.irpad.trainer import IrpadConfig
+
+    cases = [(data_app, "caption", CaptionConfig, "caption", {"build", "local", "progress"}),
+             (data_app, "calibrate", CalibrateConfig, None, set()),
+             (train_app, "irpad", IrpadConfig, "irpad", set()),
+             (train_app, "encoder", EncoderConfig, "encoder", set()),
+             (train_app, "controlnet", ControlNetConfig, "controlnet", set())]
+    for app, name, cls, section, extra in cases:
+        params = {p.name: p for p in typer.main.get_command(app).commands[name].params}
+        fields = {f.name: f.default for f in dataclasses.fields(cls)}
+        assert set(params) - {"help"} == set(fields) | extra | ({"pipeline"} if section else set()), name
+        preset = PAPER.get(section, {}) if section else {}
+        for field, default in fields.items():  # the shown default is what applies without --pipeline
+            assert params[field].default == preset.get(field, default), (name, field)
+            assert params[field].help == cls.__dataclass_fields__[field].metadata["help"], (name, field)
