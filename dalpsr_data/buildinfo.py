@@ -78,14 +78,16 @@ class BuildInfo:
     plan_hash: str = ""
 
     @classmethod
-    def open(cls, root: str | Path) -> "BuildInfo":
+    def open(cls, root: str | Path, option: str = "") -> "BuildInfo":
         """Read index.json and build.json of ``root``; raises MissingBuildError when there is
-        no finished build there, ShardFormatError when its files are malformed."""
+        no finished build there, ShardFormatError when its files are malformed. ``option``:
+        the command-line option that gave ``root`` (e.g. "--shards"), named in the message."""
         root = Path(root)
         if not (root / schema.INDEX_JSON).is_file():
             state = ("unfinished" if (root / schema.BUILD_JSON).is_file()
                      else "missing" if not root.is_dir() else "not a build folder")
-            raise MissingBuildError(f"{root / schema.INDEX_JSON} not found: {root} is {state} (run "
+            given = f"{option} {root}: " if option else ""
+            raise MissingBuildError(f"{given}{root / schema.INDEX_JSON} not found: {root} is {state} (run "
                                     f"`dalpsr-data build --out {root}` to make or finish the build)")
         index = schema.read_index(root)
         geometry, plan_hash = _read_geometry(root)

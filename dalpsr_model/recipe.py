@@ -114,7 +114,7 @@ def plan_recipe(rc: RecipeConfig) -> list[Stage]:
     ``rc.overwrite`` retrains the stages whose output in OUT is finished (and is passed on
     to them); given folders and existing captions are still reused."""
 
-    build = BuildInfo.open(rc.shards)  # MissingBuildError is a ConfigError naming what to run
+    build = BuildInfo.open(rc.shards, "--shards")  # MissingBuildError: a ConfigError saying what to run
     out = Path(rc.out)
     overwrite = rc.overwrite
     common = {"shards": rc.shards, "cpu": rc.cpu or None, "resume": rc.resume or None,

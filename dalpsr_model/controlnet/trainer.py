@@ -97,7 +97,7 @@ def train_controlnet(cfg: ControlNetConfig, build: BuildInfo | None = None) -> A
     from .step import compute_loss, step_generator
     from .validation import Validator
 
-    build = build if build is not None else BuildInfo.open(cfg.shards)
+    build = build if build is not None else BuildInfo.open(cfg.shards, "--shards")
     cfg.check_build(build)
     if (warning := check_captions(build, cfg.use_captions)) is not None:
         log.warning(warning)

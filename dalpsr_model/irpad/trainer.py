@@ -147,9 +147,9 @@ def train_irpad(cfg: IrpadConfig, build: BuildInfo | None = None) -> dict[str, A
     """Train on ``build`` (cfg.shards, opened here when not given), evaluate and save;
     returns {"result": TrainResult, "eval": metrics}."""
 
-    build = build if build is not None else BuildInfo.open(cfg.shards)
+    build = build if build is not None else BuildInfo.open(cfg.shards, "--shards")
     train_idx, val_root, val_idx = split_shards(cfg, build)
-    val_build = BuildInfo.open(val_root) if cfg.val_shards else build
+    val_build = BuildInfo.open(val_root, "--val-shards") if cfg.val_shards else build
     held = [val_build.sizes[i] for i in (val_idx if val_idx is not None else range(len(val_build.sizes)))]
     if (warning := held_out_warning(sum(held))) is not None:
         log.warning(warning)

@@ -26,6 +26,8 @@ def test_no_finished_build_names_what_to_run(tmp_path, state):
         BuildInfo.open(root)
     assert isinstance(e.value, ConfigError) and isinstance(e.value, ShardFormatError)
     assert f"{root} is {state}" in str(e.value) and f"dalpsr-data build --out {root}" in str(e.value)
+    with pytest.raises(MissingBuildError, match=f"^--shards {root}: {root}/index.json not found"):
+        BuildInfo.open(root, "--shards")
 
 
 def test_geometry_defaults_without_build_json_and_read_from_it(tmp_path):
