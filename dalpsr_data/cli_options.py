@@ -95,9 +95,9 @@ def make_command(cls: type, section: str, body: Callable[..., None], doc: str, *
         if is_seq:
             sequences.add(f.name)
         default = shown.get(f.name, f.default)
-        if f.name in arguments:
-            info = typer.Argument(None if is_seq else default, help=f.metadata.get("help", f.name),
-                                  show_default=_shown(default))
+        if f.name in arguments:  # positional; one without a default value is required
+            info = typer.Argument(None if is_seq else default if _shown(default) else ...,
+                                  help=f.metadata.get("help", f.name), show_default=_shown(default))
         else:
             flag = "--" + f.name.replace("_", "-")
             if tp is bool:

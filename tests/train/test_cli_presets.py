@@ -102,12 +102,14 @@ def test_both_clis_generate_their_options_from_the_config_dataclass():
 
     from dalpsr_data.caption.config import CaptionConfig
     from dalpsr_data.commands.calibrate import CalibrateConfig
+    from dalpsr_data.commands.convert_ram import ConvertRamConfig
     from dalpsr_model.controlnet.config import ControlNetConfig
     from dalpsr_model.encoder_align.trainer import EncoderConfig
     from dalpsr_model.irpad.trainer import IrpadConfig
 
     cases = [(data_app, "caption", CaptionConfig, "caption", {"build", "local", "progress"}),
              (data_app, "calibrate", CalibrateConfig, None, set()),
+             (data_app, "convert-ram", ConvertRamConfig, None, set()),
              (train_app, "irpad", IrpadConfig, "irpad", set()),
              (train_app, "encoder", EncoderConfig, "encoder", set()),
              (train_app, "controlnet", ControlNetConfig, "controlnet", set())]
@@ -117,5 +119,7 @@ def test_both_clis_generate_their_options_from_the_config_dataclass():
         assert set(params) - {"help"} == set(fields) | extra | ({"pipeline"} if section else set()), name
         preset = PAPER.get(section, {}) if section else {}
         for field, default in fields.items():  # the shown default is what applies without --pipeline
-            assert params[field].default == preset.get(field, default), (name, field)
+            expected = preset.get(field, default)
+            assert params[field].default == (expected if expected != "" or not params[field].required
+                                             else None), (name, field)
             assert params[field].help == cls.__dataclass_fields__[field].metadata["help"], (name, field)
