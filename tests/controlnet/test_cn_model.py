@@ -86,7 +86,7 @@ def test_saved_controlnet_reloads_with_plain_diffusers(tiny_base, tmp_path):
         check_latent_controlnet(stock)
 
 
-def test_step_is_seeded_finite_and_matches_stored_value(tiny_base):
+def test_step_is_seeded_and_finite(tiny_base):
     torch.manual_seed(0)
     cn = build_controlnet(tiny_base.unet, cond_embed_channels=16)
     batch = _batch()
@@ -94,11 +94,7 @@ def test_step_is_seeded_finite_and_matches_stored_value(tiny_base):
     l2 = compute_loss(tiny_base, cn, batch, step_generator(0, 7), 0.5, "cpu")
     l3 = compute_loss(tiny_base, cn, batch, step_generator(0, 8), 0.5, "cpu")
     assert torch.isfinite(l1) and l1.item() == l2.item() and l1.item() != l3.item()
-    # Stored value: tiny stack seed 0, ControlNet seed 0, step generator (0, 7).
-    assert l1.item() == pytest.approx(STORED_STEP7_LOSS, rel=1e-4)
-
-
-STORED_STEP7_LOSS = 1.074263572692871
+    # Its value is checked against Eq. 3 written out in test_cn_eq3.py.
 
 
 def test_loss_falls_on_a_repeated_batch(tiny_base):
