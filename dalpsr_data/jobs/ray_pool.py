@@ -94,6 +94,7 @@ def run_on_ray(jobs: Sequence[Job], fn: Callable[..., Any], finish: Finish, *, r
                     if actor is not None:
                         idle.append(actor)
                     finish(ShardStats.of(job, result, seconds, attempts[job.id]))
+        poll(counts)  # the last word of the counts (the bar's final position)
     finally:
         for actor in idle + [a for _, a in running.values() if a is not None]:
             ray.kill(actor, no_restart=True)

@@ -30,28 +30,29 @@ class _Tracker:
     def __init__(self, progress: Progress | None, sizes: dict[str, int]) -> None:
         self.progress, self.sizes = progress, sizes
         self.finished = 0
+        self.closed: set[str] = set()  # finished or failed: their unit counts no longer count
         self.partial: dict[str, int] = {}
 
     def counts_changed(self, snapshot: dict[str, int]) -> None:
         self.partial = snapshot
         self.refresh()
 
-    def job_done(self, job_id: str) -> None:
-        self.finished += self.sizes[job_id]
-        self.partial.pop(job_id, None)
+    def job_closed(self, job_id: str, done: bool) -> None:
+        self.finished += self.sizes[job_id] if done else 0
+        self.closed.add(job_id)
         self.refresh()
 
     def refresh(self) -> None:
         if self.progress is not None:
-            running = sum(min(v, self.sizes.get(k, 0)) for k, v in self.partial.items())
+            running = sum(min(v, self.sizes.get(k, 0)) for k, v in self.partial.items()
+                          if k not in self.closed)
             self.progress.update(self.finished + running)
 
 
 def _run_local(jobs: Sequence[Job], fn: Callable[..., Any], finish: Callable, retries: int,
                setup: Callable[[], Any] | None, tracker: _Tracker) -> None:
     state = setup() if setup is not None else None
-    counts = UnitCounts()
-    counts._listener = lambda: tracker.counts_changed(counts.snapshot())
+    counts = UnitCounts(listener=lambda: tracker.counts_changed(counts.snapshot()))
     for job in jobs:
         for attempt in range(1, retries + 2):
             try:
@@ -91,10 +92,7 @@ def run_shards(jobs: Iterable[Job], fn: Callable[..., Any], *, executor: str = "
 
     def finish(outcome: ShardStats | JobFailure) -> None:
         (done if isinstance(outcome, ShardStats) else failed).append(outcome)
-        if isinstance(outcome, ShardStats):
-            tracker.job_done(outcome.id)
-        else:
-            tracker.partial.pop(outcome.id, None)
+        tracker.job_closed(outcome.id, isinstance(outcome, ShardStats))
         if on_done is not None:
             on_done(outcome)
 

@@ -77,3 +77,7 @@ class RayActors:
     num_cpus: float = 1
     num_gpus: float = 0
     hint: str = ""
+
+    def __post_init__(self) -> None:
+        if self.count < 1 or self.num_cpus < 0 or self.num_gpus < 0:
+            raise ValueError(f"RayActors needs count >= 1 and resources >= 0, got {self}")

@@ -121,11 +121,15 @@ def test_ray_tasks_retry_a_killed_worker_and_leave_a_shared_ray_running(ray_loca
         if payload["id"] == "b" and not flag.exists():
             flag.write_text("x")
             os.kill(os.getpid(), signal.SIGKILL)  # the worker process dies mid-job
+        for _ in range(payload["n"]):
+            advance(1)
         if payload["id"] == "c":
             raise ValueError("bad shard")
         return {"nsamples": payload["n"], "id": payload["id"]}
 
-    result = run_shards(_jobs(tmp_path), fn, executor="ray", retries=1)
+    bar = Progress("t", 6, "units", every=3600.0, stream=io.StringIO(), live=False)
+    result = run_shards(_jobs(tmp_path), fn, executor="ray", retries=1, progress=bar)
+    assert bar.before + bar.done == 3  # a and b; the failed c's units are not counted
     assert ray.is_initialized()  # started by the fixture, not by run_shards: left running
     by_id = {s.id: s for s in result.done}
     assert sorted(by_id) == ["a", "b"] and by_id["b"].attempts == 2 and by_id["a"].attempts == 1
