@@ -89,3 +89,16 @@ def test_compute_loss_equals_eq3_written_out(tiny_base, controlnet, step):
         ours = compute_loss(tiny_base, controlnet, batch, step_generator(0, step), EMPTY_PROMPT_PROB, "cpu")
     assert ours.dtype == torch.float32
     assert ours.item() == pytest.approx(ref.item(), rel=1e-5)
+
+
+def test_only_the_controlnet_learns(tiny_base):
+    """The reading of the paper's "fine-tune complete model" (docs/controlnet.md): SD stays
+    frozen, the gradient of Eq. 3 reaches only the ControlNet."""
+    torch.manual_seed(0)
+    cn = build_controlnet(tiny_base.unet, cond_embed_channels=16)
+    loss = compute_loss(tiny_base, cn, _batch(b=2), step_generator(0, 3), 0.0, "cpu")
+    loss.backward()
+    for part in (tiny_base.unet, tiny_base.vae, tiny_base.text_encoder):
+        assert not any(p.requires_grad or p.grad is not None for p in part.parameters())
+    grads = [p.grad for p in cn.parameters()]
+    assert all(g is not None for g in grads) and sum(float(g.abs().sum()) for g in grads) > 0
