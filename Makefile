@@ -11,7 +11,7 @@ export TOKENIZERS_PARALLELISM ?= false
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 
-.PHONY: venv demo test test-fast bench clean
+.PHONY: venv demo test test-fast bench bench-gpu clean
 
 venv: $(STAMP)
 
@@ -39,6 +39,14 @@ bench: venv
 	$(BIN)/python benchmarks/caption.py
 	$(BIN)/python benchmarks/loader.py
 	$(BIN)/python benchmarks/train.py
+
+# Every benchmark's GPU mode on one CUDA device, one JSON line each, within 8 minutes: each
+# run has its own time limit (200 + 150 + 120 s) and a failed one does not stop the others.
+bench-gpu: venv
+	@$(BIN)/python -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 'bench-gpu: no CUDA device visible')"
+	-timeout 200 $(BIN)/python benchmarks/caption.py --device cuda
+	-timeout 150 $(BIN)/python benchmarks/train.py --stack sd21 --device cuda --resolution 512 --batch 4 --steps 5
+	-timeout 120 $(BIN)/python benchmarks/sr.py --device cuda
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -116,7 +116,8 @@ def test_a_1024px_input_goes_through_tiling():
     assert not needs_tiling(*plan_size(128, 128).latent, 96)   # a 512 px output never is
 
 
-def test_pipeline_tiles_a_1024px_output_and_not_a_512px_one(sr_models, sr_config, tmp_path, monkeypatch):
+def test_pipeline_tiles_a_large_latent_and_not_a_512px_output(sr_models, sr_config, tmp_path, monkeypatch):
+    """The pipeline's tiled path, made cheap on CPU by a 48-cell tile on a 64-cell latent."""
     import dalpsr_model.sr.sampler as sampler
     from dalpsr_model.sr.pipeline import SRPipeline
     from tests.sr.conftest import smooth_image
@@ -131,11 +132,12 @@ def test_pipeline_tiles_a_1024px_output_and_not_a_512px_one(sr_models, sr_config
         return real(counted, z, z_lr, tile, overlap, tile_batch)
 
     monkeypatch.setattr(sampler, "tiled_predict", spy)
-    pipe = SRPipeline.load(sr_config([tmp_path], steps=1, vae_tiling_above=512))
-    out = pipe([smooth_image(0, 256, 256)], ["Deblur"], [""], ["k"])[0]
-    assert out.shape == (1024, 1024, 3) and seen and set(seen) == {(96, 96)}
-    assert pipe.base.vae.use_tiling                        # 1024 px > --vae-tiling-above 512
+    tiled = SRPipeline.load(sr_config([tmp_path], steps=1, tile=48, tile_overlap=16, vae_tiling_above=256))
+    out = tiled([smooth_image(0, 128, 128)], ["Deblur"], [""], ["k"])[0]
+    assert out.shape == (512, 512, 3) and seen and set(seen) == {(48, 48)}
+    assert tiled.base.vae.use_tiling                       # 512 px > --vae-tiling-above 256
     seen.clear()
-    out = pipe([smooth_image(1, 128, 128)], ["Deblur"], [""], ["k"])[0]
-    assert out.shape == (512, 512, 3) and seen == [(64, 64)]   # one untiled call
-    assert not pipe.base.vae.use_tiling
+    plain = SRPipeline.load(sr_config([tmp_path], steps=1))
+    out = plain([smooth_image(1, 128, 128)], ["Deblur"], [""], ["k"])[0]
+    assert out.shape == (512, 512, 3) and seen == [(64, 64)]   # default tile 96: one untiled call
+    assert not plain.base.vae.use_tiling
