@@ -23,7 +23,7 @@ from dalpsr_data.config_io import to_dict
 from dalpsr_model.data import EpochLoader
 from dalpsr_model.training.accel import make_accelerator, seed_everything
 from dalpsr_model.training.loop import StepOutput, Trainer, make_optimizer, make_scheduler
-from dalpsr_model.training.outdir import prepare_out
+from dalpsr_model.training.outdir import check_out, prepare_out
 
 from .caption_check import check_captions
 from .config import ControlNetConfig
@@ -99,6 +99,7 @@ def train_controlnet(cfg: ControlNetConfig, build: BuildInfo | None = None) -> A
 
     build = build if build is not None else BuildInfo.open(cfg.shards, "--shards")
     cfg.check_build(build)
+    check_out(cfg, OUTPUTS)  # before the warnings below: a refused --out is the only line
     if (warning := check_captions(build, cfg.use_captions)) is not None:
         log.warning(warning)
     prepare_out(cfg, OUTPUTS)

@@ -23,7 +23,7 @@ from dalpsr_model.irpad.trunk import TimmTrunk
 from dalpsr_model.training.accel import make_accelerator, seed_everything
 from dalpsr_model.training.config import TrainConfig, opt
 from dalpsr_model.training.loop import StepOutput, Trainer, make_optimizer, make_scheduler
-from dalpsr_model.training.outdir import prepare_out
+from dalpsr_model.training.outdir import check_out, prepare_out
 
 # What a run saves in --out besides checkpoints/ and tb/ (--overwrite removes only these).
 OUTPUTS = ("irpad.safetensors", "irpad.json", "eval.json")
@@ -151,6 +151,7 @@ def train_irpad(cfg: IrpadConfig, build: BuildInfo | None = None) -> dict[str, A
     train_idx, val_root, val_idx = split_shards(cfg, build)
     val_build = BuildInfo.open(val_root, "--val-shards") if cfg.val_shards else build
     held = [val_build.sizes[i] for i in (val_idx if val_idx is not None else range(len(val_build.sizes)))]
+    check_out(cfg, OUTPUTS)  # before the warning below: a refused --out is the only line
     if (warning := held_out_warning(sum(held))) is not None:
         log.warning(warning)
     if cfg.label_sigma > 0 and train_idx:
