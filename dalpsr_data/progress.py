@@ -3,7 +3,7 @@
 Used by the build, the caption stage, the latent cache and the training loop::
 
     with Progress("build", total=480, unit="patches", done_before=120) as bar:
-        bar.update(done_this_run)            # absolute count of this run, never backwards
+        bar.update(done_this_run)            # absolute count of this run
         bar.update(n, note="loss 0.1234")    # an optional note after the numbers
 
 What the numbers mean, the same in the bar, the plain lines and every closing summary
@@ -109,10 +109,11 @@ class Progress:
         return self
 
     def update(self, done_this_run: int, note: str | None = None) -> None:
-        """This run's count so far (capped at what is left of ``total``)."""
+        """This run's count so far (capped at what is left of ``total``). It may go down: the
+        units of a job attempt that failed are no longer counted."""
         self.start()
         cap = max(0, self.total - self.before)
-        self.done = max(self.done, min(int(done_this_run), cap))
+        self.done = max(0, min(int(done_this_run), cap))
         if note is not None:
             self.note = note
         now = time.perf_counter()
