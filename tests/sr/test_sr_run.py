@@ -165,3 +165,13 @@ def test_partial_last_prompt_line_is_cut_off(tmp_path):
     append_records(tmp_path, [{"key": "c", "status": "ok"}])
     assert sorted(read_records(tmp_path)) == ["a", "b", "c"]
     assert np.all([json.loads(x) for x in (tmp_path / PROMPTS_JSONL).read_text().splitlines()])
+
+
+@pytest.mark.slow
+def test_gpus_2_ray_actors_give_the_local_files(sr_models, sr_config, tmp_path):
+    """--gpus 2 with --device cpu: two Ray actors (no GPU each) share the batches."""
+    src = write_lr_folder(tmp_path / "in", [(32, 32), (32, 32), (40, 36)])
+    local = run_sr(sr_config([src], out=str(tmp_path / "local"), batch_size=1, steps=1))
+    ray = run_sr(sr_config([src], out=str(tmp_path / "ray"), batch_size=1, steps=1, gpus=2))
+    assert local["written"] == ray["written"] == 3 and ray["failed"] == 0
+    assert _pngs(tmp_path / "ray") == _pngs(tmp_path / "local")
