@@ -1,7 +1,7 @@
 """Read a build folder back: counts and bin distribution (stats) and a contact sheet (preview).
 
 Counts come from the commit markers (cheap, valid mid-build); degree histograms and the
-preview read the tars through schema.iter_tar_samples (raw bytes, nothing unpickled).
+preview read the tars through BuildInfo.iter_samples (raw bytes, nothing unpickled).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import numpy as np
 
 from dalpsr_data import schema
 from dalpsr_data.atomic import TMP_PREFIX, atomic_open
+from dalpsr_data.buildinfo import BuildInfo
 from dalpsr_data.config_io import ConfigError
 
 if TYPE_CHECKING:  # the annotation only; PIL is imported where the sheet is drawn
@@ -107,10 +108,9 @@ def collect_stats(root: str | Path) -> dict[str, Any]:
 
 
 def iter_samples(root: str | Path) -> Iterator[tuple[str, dict[str, bytes]]]:
-    """Samples of a finished build in index order."""
-    root = Path(root)
-    for entry in schema.read_index(root)["shardlist"]:
-        yield from schema.iter_tar_samples(root / entry["url"])
+    """Samples of a finished build in index order: (key, raw members)."""
+    for key, members, _ in BuildInfo.open(root).iter_samples():
+        yield key, members
 
 
 def degree_values(root: str | Path) -> dict[str, list[float]]:
