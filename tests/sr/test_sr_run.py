@@ -175,3 +175,14 @@ def test_gpus_2_ray_actors_give_the_local_files(sr_models, sr_config, tmp_path):
     ray = run_sr(sr_config([src], out=str(tmp_path / "ray"), batch_size=1, steps=1, gpus=2))
     assert local["written"] == ray["written"] == 3 and ray["failed"] == 0
     assert _pngs(tmp_path / "ray") == _pngs(tmp_path / "local")
+
+
+def test_controlnet_option_takes_the_run_folder_or_the_controlnet_folder(sr_models, tmp_path):
+    from dalpsr_data.config_io import ConfigError
+    from dalpsr_model.sr.pipeline import resolve_controlnet_dir
+
+    run = sr_models["controlnet"]
+    assert resolve_controlnet_dir(run) == run / "controlnet"
+    assert resolve_controlnet_dir(run / "controlnet") == run / "controlnet"
+    with pytest.raises(ConfigError, match="dalpsr-train controlnet"):
+        resolve_controlnet_dir(tmp_path)
