@@ -21,19 +21,20 @@ TRAIN_RESUME = "rerun the same command with --resume latest to continue from the
 RUN_ERRORS = (((ConfigError, ShardFormatError, FileNotFoundError), 2), ((NonFiniteLossError,), 1))
 
 
-def make_stage_command(cls: type, section: str, body: Callable[[Any], None],
-                       doc: str) -> Callable[..., None]:
+def make_stage_command(cls: type, section: str, body: Callable[..., None], doc: str,
+                       **kwargs: Any) -> Callable[..., None]:
     """A typer command whose options are ``cls``'s fields; ``body(cfg)`` does the work.
 
     A :class:`ConfigError` (bad option, preset, or a check ``body`` makes before work), an
     unreadable build index or a missing shard/model file exits with code 2 and its message;
     a :class:`NonFiniteLossError` exits with code 1. Ctrl-C / SIGTERM: one line, exit 130 / 143.
+    ``kwargs`` (``arguments``, ``extra``) go to :func:`dalpsr_data.cli_options.make_command`.
     """
 
     hint = TRAIN_RESUME if section in TRAINING_STAGES else ""  # said only where it is true
 
-    def interruptible(cfg: Any) -> None:
+    def interruptible(cfg: Any, **extras: Any) -> None:
         with exit_on_signals(hint):
-            body(cfg)
+            body(cfg, **extras)
 
-    return make_command(cls, section, interruptible, doc, errors=RUN_ERRORS)
+    return make_command(cls, section, interruptible, doc, errors=RUN_ERRORS, **kwargs)

@@ -123,3 +123,27 @@ def test_both_clis_generate_their_options_from_the_config_dataclass():
             assert params[field].default == (expected if expected != "" or not params[field].required
                                              else None), (name, field)
             assert params[field].help == cls.__dataclass_fields__[field].metadata["help"], (name, field)
+
+
+def test_generator_positional_and_repeatable_fields():
+    import dataclasses
+
+    import typer
+
+    from dalpsr_data.config_io import opt
+    from dalpsr_model.cli.options import make_stage_command
+
+    @dataclasses.dataclass(frozen=True)
+    class Many:
+        inputs: tuple[str, ...] = opt((), "Files.")
+        tags: tuple[str, ...] = opt(("a",), "Tags.")
+        n: int = opt(1, "N.")
+
+    got = []
+    app = typer.Typer()
+    app.command("x")(make_stage_command(Many, "x", got.append, "Doc.", arguments=("inputs",)))
+    app.command("y")(lambda: None)
+    res = CliRunner().invoke(app, ["x", "a.png", "b.png", "--tags", "t1", "--tags", "t2", "--n", "3"])
+    assert res.exit_code == 0, res.output
+    assert got == [Many(inputs=("a.png", "b.png"), tags=("t1", "t2"), n=3)]
+    assert CliRunner().invoke(app, ["x"]).exit_code == 0 and got[-1] == Many()
