@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from dalpsr_data.cli_options import make_command
-from dalpsr_model.cli.options import RUN_ERRORS
+from dalpsr_model.cli.options import make_stage_command
 from dalpsr_model.sr.config import SRConfig
 from dalpsr_model.sr.prompts import StrictInputError
 from dalpsr_model.sr.runner import run_sr
@@ -22,13 +21,16 @@ app = typer.Typer(name="dalpsr-sr", add_completion=False, pretty_exceptions_enab
 
 
 def run(cfg: SRConfig) -> None:
-    summary = run_sr(cfg)
+    try:
+        summary = run_sr(cfg)
+    except StrictInputError as e:  # --strict: a bad input stops the run
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(1) from e
     typer.echo(f"sr: {summary['written']} written, {summary['skipped_existing']} already done, "
                f"{summary['failed']} failed (see {cfg.out}/report.json), {summary['seconds']:.1f} s")
 
 
-app.command(help=DOC)(make_command(SRConfig, "sr", run, DOC, arguments=("inputs",),
-                                   errors=(*RUN_ERRORS, ((StrictInputError,), 1))))
+app.command(help=DOC)(make_stage_command(SRConfig, "sr", run, DOC, arguments=("inputs",)))
 
 
 if __name__ == "__main__":
