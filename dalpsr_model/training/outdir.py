@@ -48,8 +48,12 @@ def previous_run(out: str | Path, outputs: Sequence[str]) -> list[Path]:
 def _check_writable(out: Path) -> None:
     """The nearest existing folder on the way to ``out`` must take a new entry."""
     probe = out
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
+    try:
+        while not probe.exists() and probe != probe.parent:
+            probe = probe.parent
+    except OSError as e:  # a folder on the way that this user may not enter
+        raise ConfigError(f"--out {out}: cannot reach {probe} ({e.strerror or e}): "
+                          f"give a writable --out") from None
     if not probe.is_dir():
         raise ConfigError(f"--out {out}: {probe} is a file, not a folder: give another --out")
     try:

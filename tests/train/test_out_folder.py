@@ -4,7 +4,10 @@ unwritable target is one line before any work (issue 11 items 5 and 9)."""
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -104,13 +107,38 @@ def test_out_on_a_read_only_file_system_is_one_line(fake_build):
     assert "cannot write in /proc" in res.output
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
 def test_out_in_a_read_only_folder_is_one_line(fake_build, tmp_path):
-    ro = tmp_path / "ro"
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="dalpsr-ro-"))  # under /tmp: any user may enter it
+    base.chmod(0o755)
+    ro = base / "ro"
     ro.mkdir()
+    (ro / "locked").mkdir(mode=0o700)
     ro.chmod(0o555)
     try:
-        res = _irpad(fake_build, ro / "run", "--max-steps", "1")
+        if os.geteuid() != 0:
+            res = _irpad(fake_build, ro / "run", "--max-steps", "1")
+            assert res.exit_code == 2 and "Traceback" not in res.output
+            output = res.output.splitlines()[0]
+        else:  # root writes anywhere: check as an unprivileged user
+            if shutil.which("setpriv") is None:
+                pytest.skip("root without setpriv")
+            code = ("import dataclasses, sys\n"
+                    "from dalpsr_model.training.outdir import check_out\n"
+                    "C = dataclasses.make_dataclass('C', [('out', str), ('resume', str, ''), ('overwrite', bool, False)])\n"
+                    "for out in sys.argv[1:]:\n"
+                    "    try:\n"
+                    "        check_out(C(out), ())\n"
+                    "    except Exception as e:\n"
+                    "        print(type(e).__name__, e)\n")
+            res = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                  sys.executable, "-c", code, str(ro / "run"), str(ro / "locked" / "a" / "run")],
+                                 capture_output=True, text=True, cwd=str(Path(__file__).resolve().parents[2]))
+            assert res.returncode == 0, res.stderr
+            output, locked = res.stdout.splitlines()
+            assert locked.startswith("ConfigError") and f"cannot reach {ro / 'locked'}" in locked
     finally:
         ro.chmod(0o755)
-    assert res.exit_code == 2 and "cannot write in" in res.output and "Traceback" not in res.output
+        shutil.rmtree(base)
+    assert f"cannot write in {ro} (Permission denied)" in output, output
