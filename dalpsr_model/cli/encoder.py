@@ -12,9 +12,11 @@ DOC = "Align LLaVA's vision tower: LR features match a frozen copy's HR features
 
 def run(cfg: EncoderConfig) -> None:
     out = train_encoder(cfg)
-    losses = out["result"].losses
-    if losses:
-        typer.echo(f"MSE first {losses[0]:.5f} -> last {losses[-1]:.5f} over {len(losses)} steps")
+    result = out["result"]
+    if result.losses:
+        typer.echo(f"MSE first {result.losses[0]:.5f} -> last {result.last_loss:.5f} over {len(result.losses)} steps")
+    else:  # a finished run resumed: nothing trained now, its saved last loss
+        typer.echo(f"step {result.step} reached before; last MSE {result.last_loss:.5f}")
     typer.echo(f"saved the aligned tower to {out['tower']} "
                f"(use: dalpsr-data caption --vision-tower {out['tower']})")
 
