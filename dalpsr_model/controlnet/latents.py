@@ -187,6 +187,9 @@ class LatentCache:
             handle = safe_open(str(target), framework="pt")
             self._where.update({k: handle for k in keys})
 
+    def __contains__(self, key: str) -> bool:
+        return key in self._where
+
     def get(self, keys: Iterable[str]) -> tuple[Any, Any]:
         import torch
 

@@ -20,7 +20,7 @@ from typing import Any
 from dalpsr_data.atomic import commit_dir, fresh_temporary_dir, write_json_atomic
 from dalpsr_data.buildinfo import BuildInfo
 from dalpsr_data.config_io import to_dict
-from dalpsr_model.data import EpochLoader
+from dalpsr_model.data import CorruptSample, EpochLoader
 from dalpsr_model.training.accel import make_accelerator, seed_everything
 from dalpsr_model.training.loop import StepOutput, Trainer, make_optimizer, make_scheduler
 from dalpsr_model.training.outdir import check_out, prepare_out
@@ -65,6 +65,17 @@ def make_batch(raw: dict[str, Any], cfg: ControlNetConfig, cache: Any, generator
     keys, prompts = list(raw["key"]), list(raw["prompt"])
     captions = list(raw["caption"]) if cfg.use_captions else [""] * len(keys)
     if cache is not None:
+        # A sample the cache skipped (bad PNG, wrong size: reason in its marker) is dropped
+        # here, as the loader drops a corrupt sample when it decodes images itself.
+        have = [i for i, k in enumerate(keys) if k in cache]
+        if len(have) < len(keys):
+            dropped = [k for k in keys if k not in cache]
+            log.warning("skipped %d sample(s) the latent cache recorded as bad (reasons in its "
+                        "markers): %s", len(dropped), ", ".join(dropped[:5]))
+            if not have:
+                raise CorruptSample(f"every sample of a batch is missing from the latent cache "
+                                    f"(e.g. {dropped[0]}); see the skipped reasons in {cache.dir}")
+            keys, prompts, captions = ([x[i] for i in have] for x in (keys, prompts, captions))
         z0, z_lr = cache.get(keys)
         return Batch(keys, prompts, captions, z0=z0, z_lr=z_lr)
     hr, lr = raw["hr"], raw["lr"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -65,3 +66,29 @@ def test_cached_run_gives_the_same_losses(cn_config, build_copy, tmp_path):
     assert all(torch.isfinite(torch.tensor(plain.losses)))
     torch.testing.assert_close(torch.tensor(cached.losses), torch.tensor(plain.losses),
                                rtol=1e-5, atol=1e-6)
+
+
+def test_a_sample_the_cache_skipped_is_dropped_not_fatal(cn_config, cn_build, tiny_base, tmp_path):
+    # Fault injection: one HR PNG of shard 0 replaced by garbage. The cache records it as
+    # skipped; cached training must then drop it (as uncached training does), not stop with
+    # "not in the latent cache".
+    import tarfile
+
+    root = shutil.copytree(cn_build, tmp_path / "shards")
+    shard = root / "shard-000000.tar"
+    with tarfile.open(shard) as tf:
+        members = [(m, tf.extractfile(m).read()) for m in tf.getmembers()]
+    with tarfile.open(shard, "w", format=tarfile.USTAR_FORMAT) as tf:
+        for m, data in members:
+            if m.name == "s00000_i0001.hr.png":
+                data = b"not a png" * 10
+                m.size = len(data)
+            tf.addfile(m, io.BytesIO(data))
+    h = module_hash(tiny_base.vae, "torch.float32")
+    ensure_latent_cache(root, tiny_base.vae, h, batch_size=3)
+    marker = json.loads((cache_dir(root, h) / "shard-000000.done.json").read_text())
+    assert list(marker["skipped"]) == ["s00000_i0001"]
+    assert "s00000_i0001" not in LatentCache(root, h) and "s00000_i0000" in LatentCache(root, h)
+    run = train_controlnet(cn_config(shards=str(root), out=str(tmp_path / "run"), crop=0, max_steps=4,
+                                     checkpoint_every=4, batch_size=4, latent_cache=True))
+    assert run.step == 4 and all(torch.isfinite(torch.tensor(run.losses)))
