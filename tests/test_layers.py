@@ -18,14 +18,24 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def absolute(path: Path, node: ast.ImportFrom) -> str:
+    """The absolute module name of a (possibly relative) ``from ... import``."""
+    if not node.level:
+        return node.module or ""
+    package = list(path.resolve().relative_to(ROOT).parent.parts)
+    base = package[:len(package) - (node.level - 1)]
+    return ".".join(base + ([node.module] if node.module else []))
+
+
 def project_imports(path: Path) -> list[tuple[int, str, bool]]:
-    """(line, imported module, at module top) for every import of dalpsr_data / dalpsr_model."""
+    """(line, imported module, at module top) for every import of dalpsr_data / dalpsr_model,
+    relative imports resolved to their absolute names."""
     tree = ast.parse(path.read_text(), filename=str(path))
     top = {id(n) for n in tree.body}
     out = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            names = [node.module]
+        if isinstance(node, ast.ImportFrom):
+            names = [absolute(path, node)]
         elif isinstance(node, ast.Import):
             names = [a.name for a in node.names]
         else:
@@ -68,10 +78,15 @@ def test_project_imports_stand_at_module_top():
 @pytest.mark.parametrize("source, expect", [
     ("def f():\n    from dalpsr_model.irpad import Irpad\n", "dalpsr_model.irpad"),
     ("import dalpsr_model.cli.train as t\n", "dalpsr_model.cli.train"),
+    ("def f():\n    from .step import Batch\n", "dalpsr_model.controlnet.step"),
+    ("def f():\n    from ..cli import options\n", "dalpsr_model.cli"),
 ])
-def test_the_scan_sees_hidden_and_plain_imports(tmp_path, source, expect):
-    # The scan itself must catch both forms, or the two tests above could never fail.
-    f = tmp_path / "m.py"
+def test_the_scan_sees_hidden_plain_and_relative_imports(source, expect):
+    # The scan itself must catch every form, or the two tests above could never fail.
+    f = ROOT / "dalpsr_model" / "controlnet" / "_layers_probe.py"
     f.write_text(source)
-    assert [name for _, name, _ in project_imports(f)] == [expect]
-    assert project_imports(f)[0][2] == source.startswith("import")
+    try:
+        assert [name for _, name, _ in project_imports(f)] == [expect]
+        assert project_imports(f)[0][2] == source.startswith("import")
+    finally:
+        f.unlink()

@@ -25,8 +25,14 @@ from dalpsr_model.training.accel import make_accelerator, seed_everything
 from dalpsr_model.training.loop import StepOutput, Trainer, make_optimizer, make_scheduler
 from dalpsr_model.training.outdir import check_out, prepare_out
 
+from .base import load_base, module_hash
 from .caption_check import check_captions
 from .config import ControlNetConfig
+from .ema import EMAHolder
+from .latents import LatentCache, ensure_latent_cache
+from .model import build_controlnet
+from .step import Batch, compute_loss, random_crop, step_generator
+from .validation import Validator
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +51,6 @@ def weight_dtype(cfg: ControlNetConfig) -> Any:
 
 def prepare_latent_cache(cfg: ControlNetConfig, base: Any, acc: Any, build: BuildInfo | None = None) -> Any:
     """Encode uncached shards (split over ranks), wait for all ranks, open the cache."""
-    from .base import module_hash
-    from .latents import LatentCache, ensure_latent_cache
-
     build = build if build is not None else BuildInfo.open(cfg.shards)
     vae_hash = module_hash(base.vae, extra=str(next(base.vae.parameters()).dtype))
     ensure_latent_cache(build, base.vae, vae_hash, cfg.latent_cache_batch,
@@ -60,8 +63,6 @@ def make_batch(raw: dict[str, Any], cfg: ControlNetConfig, cache: Any, generator
                scale: int) -> Any:
     """Loader batch dict -> step.Batch (cached latents, or images cropped per --crop;
     ``scale``: the build's HR/LR ratio)."""
-    from .step import Batch, random_crop
-
     keys, prompts = list(raw["key"]), list(raw["prompt"])
     captions = list(raw["caption"]) if cfg.use_captions else [""] * len(keys)
     if cache is not None:
@@ -101,13 +102,6 @@ def save_final(cfg: ControlNetConfig, controlnet: Any, ema: Any | None) -> Path:
 def train_controlnet(cfg: ControlNetConfig, build: BuildInfo | None = None) -> Any:
     """Train (or resume) the ControlNet on ``build`` (cfg.shards, opened here when not given);
     returns the common ``TrainResult``."""
-
-    from .base import load_base
-    from .ema import EMAHolder
-    from .model import build_controlnet
-    from .step import compute_loss, step_generator
-    from .validation import Validator
-
     build = build if build is not None else BuildInfo.open(cfg.shards, "--shards")
     cfg.check_build(build)
     check_out(cfg, OUTPUTS)  # before the warnings below: a refused --out is the only line
