@@ -17,12 +17,12 @@ from typing import Any
 import numpy as np
 
 from dalpsr_data import schema
+from dalpsr_data.build.plan import sibling_key
 from dalpsr_data.build.shard_writer import write_shard
 from dalpsr_data.config_io import ConfigError, canonical_json
 from dalpsr_data.decode import DecodedImage, DecodeError, decode_file
-from dalpsr_data.degradation import apply, describe, sample_params
+from dalpsr_data.degradation import DegradationConfig, apply, describe, sample_params
 from dalpsr_data.jobs import advance
-from dalpsr_data.build.plan import sibling_key
 from dalpsr_data.patches import CropBox, PatchConfig, extract, place_patch_crop, small_image_reason
 from dalpsr_data.record import PatchSpec, SampleRecord, SkipRecord
 from dalpsr_data.seeding import rng_for
@@ -42,7 +42,7 @@ class ShardTask:
     patches: tuple[PatchSpec, ...]
     seed: int
     patch_cfg: PatchConfig
-    deg_cfg: Any
+    deg_cfg: DegradationConfig
     png_compression: int
 
 
@@ -106,7 +106,7 @@ def sample_members(rec: SampleRecord, level: int) -> dict[str, bytes]:
             "src.json": _json_bytes(rec.src)}
 
 
-def preflight(deg_cfg: Any) -> None:
+def preflight(deg_cfg: DegradationConfig) -> None:
     """Run the degradation once on the driver, so a bad configuration (or a calibration
     table that does not match it) fails before any shard starts, with its own message."""
 

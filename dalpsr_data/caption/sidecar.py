@@ -25,7 +25,6 @@ from typing import Any, Iterator
 from dalpsr_data import schema
 from dalpsr_data.atomic import atomic_open
 from dalpsr_data.buildinfo import BuildInfo
-from dalpsr_data.buildinfo import BuildInfo
 
 
 def empty_record(key: str, image: str) -> dict[str, Any]:

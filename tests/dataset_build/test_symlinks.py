@@ -12,7 +12,6 @@ import os
 import pytest
 from typer.testing import CliRunner
 
-from dalpsr_data import schema
 from dalpsr_data.build import BuildConfig, PatchConfig, run_build
 from dalpsr_data.cli import app
 from tests.dataset_build.conftest import make_good_folder, tree_bytes

@@ -84,8 +84,8 @@ def read_state_dict(path: str | Path, allow_unsafe_load: bool = False,
     except pickle.UnpicklingError as e:
         if allow_unsafe_load:  # fully unpickled and still unreadable: a damaged file
             raise RamCheckpointError(f"{path} is not a readable PyTorch checkpoint ({_refusal(e)})") from e
-        convert = (f", or convert it once with `dalpsr-data convert-ram --allow-unsafe-load` and use the "
-                   f".safetensors file" if names.suggest_convert else "")
+        convert = (", or convert it once with `dalpsr-data convert-ram --allow-unsafe-load` and use the "
+                   ".safetensors file" if names.suggest_convert else "")
         raise RamCheckpointError(
             f"{path} holds objects that torch.load(weights_only=True) refuses ({_refusal(e)}). "
             f"If you trust this file, pass {names.allow_unsafe_load} (full unpickling can run code){convert}") from e
