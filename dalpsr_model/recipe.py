@@ -20,6 +20,7 @@ reused.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -163,13 +164,18 @@ def plan_recipe(rc: RecipeConfig) -> list[Stage]:
     return [encoder, caption, irpad, controlnet]
 
 
+def _finite(x: float) -> float | None:
+    """A loss for recipe.json: None instead of NaN (no step recorded), which JSON lacks."""
+    return x if math.isfinite(x) else None
+
+
 def _run_stage(stage: Stage, build: BuildInfo) -> dict[str, Any]:
     """Run one planned stage on ``build`` (--shards, opened once); returns what the summary
     records about it."""
     cfg = stage.config
     if stage.name == "encoder":
         result = train_encoder(cfg)["result"]
-        return {"step": result.step, "last_mse": result.losses[-1] if result.losses else None}
+        return {"step": result.step, "last_mse": _finite(result.last_loss)}
     if stage.name == "caption":
         executor = "ray" if cfg.gpus > 1 or cfg.address else "local"
         summary = run_caption(Path(stage.path).parent, cfg, executor=executor)
@@ -181,7 +187,7 @@ def _run_stage(stage: Stage, build: BuildInfo) -> dict[str, Any]:
         out = train_irpad(cfg, build)
         return {"step": out["result"].step, "accuracy": out["eval"].get("accuracy")}
     result = train_controlnet(cfg, build)
-    return {"step": result.step, "last_loss": result.losses[-1] if result.losses else None}
+    return {"step": result.step, "last_loss": _finite(result.last_loss)}
 
 
 def run_recipe(rc: RecipeConfig, plan: list[Stage] | None = None) -> dict[str, Any]:

@@ -59,6 +59,7 @@ def test_whole_flow_then_rerun_reuses_every_stage(tiny_sd_dir, models, tmp_path)
         assert any(line.split()[:2] == [stage, "ran"] for line in result.output.splitlines()), result.output
     tower = out / "encoder" / "vision_tower"
     assert (tower / "vision_tower.safetensors").is_file() and summary["encoder"]["step"] == 2
+    assert summary["encoder"]["last_mse"] > 0 and summary["controlnet"]["last_loss"] > 0
     # every shard captioned beside the build, with the aligned tower
     caption_json = json.loads((build / "captions" / "caption.json").read_text())
     assert caption_json["config"]["vision_tower"] == str(tower)
