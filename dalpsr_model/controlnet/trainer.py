@@ -21,7 +21,7 @@ from dalpsr_data.atomic import commit_dir, fresh_temporary_dir, write_json_atomi
 from dalpsr_data.buildinfo import BuildInfo
 from dalpsr_data.config_io import to_dict
 from dalpsr_model.data import CorruptSample, EpochLoader
-from dalpsr_model.training.accel import make_accelerator, seed_everything
+from dalpsr_model.training.accel import effective_precision, make_accelerator, seed_everything
 from dalpsr_model.training.loop import StepOutput, Trainer, make_optimizer, make_scheduler
 from dalpsr_model.training.outdir import check_out, prepare_out
 
@@ -43,10 +43,11 @@ OUTPUTS = ("controlnet", "controlnet-ema", "config.json", "validation/step-*.png
 
 
 def weight_dtype(cfg: ControlNetConfig) -> Any:
-    """dtype of the frozen UNet/VAE/text encoder: bf16/fp16 under mixed precision, else fp32."""
+    """dtype of the frozen UNet/VAE/text encoder: bf16/fp16 under mixed precision, else fp32
+    (always fp32 on the CPU, see ``effective_precision``)."""
     import torch
 
-    return {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.mixed_precision, torch.float32)
+    return {"bf16": torch.bfloat16, "fp16": torch.float16}.get(effective_precision(cfg), torch.float32)
 
 
 def prepare_latent_cache(cfg: ControlNetConfig, base: Any, acc: Any, build: BuildInfo | None = None) -> Any:
