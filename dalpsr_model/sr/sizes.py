@@ -38,8 +38,9 @@ class SizePlan:
 
     @property
     def group(self) -> tuple[int, int, int, int]:
-        """Images with equal ``group`` can share a batch (same LR-work and target sizes)."""
-        return (*self.lr_work, *self.target)
+        """Images with equal ``group`` can share a batch: the same LR size as read (the
+        pipeline stacks the LRs and resizes the SR back to 4x them), hence the same plan."""
+        return (*self.lr, *self.lr_work, *self.target)
 
 
 def plan_size(width: int, height: int, scale: int = SCALE, min_side: int = MIN_LR_SIDE) -> SizePlan:
