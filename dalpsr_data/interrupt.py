@@ -15,7 +15,7 @@ import contextlib
 import os
 import signal
 import sys
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 RESUME = "rerun the same command to resume"  # the hint of the commands whose rerun resumes
@@ -30,13 +30,16 @@ class Interrupted(KeyboardInterrupt):
         self.exit_code = 128 + signum
 
 
-def _message(hint: str) -> str:
+def _message(hint: str | Callable[[], str]) -> str:
+    if callable(hint):  # decided when the signal arrives (e.g. whether a checkpoint exists yet)
+        hint = hint()
     return f"interrupted; {hint}" if hint else "interrupted"
 
 
 @contextlib.contextmanager
-def exit_on_signals(hint: str = "") -> Iterator[None]:
-    """See the module docstring. ``hint`` is said only where it is true (a resumable command)."""
+def exit_on_signals(hint: str | Callable[[], str] = "") -> Iterator[None]:
+    """See the module docstring. ``hint`` is said only where it is true (a resumable command);
+    a callable is asked for it when the signal arrives."""
     state: dict[str, Any] = {"seen": None}
 
     def handler(signum: int, frame: Any) -> None:

@@ -165,7 +165,7 @@ def test_sigterm_during_training_and_its_progress_lines(tmp_path, short_tmp):
                "--max-steps", "100000", "--width", "4", "--dim", "16", "--heads", "2",
                "--batch-size", "4", "--num-workers", "0", "--mixed-precision", "no",
                "--checkpoint-every", "2")
-    code, stdout, err = interrupt_when(args, env, lambda: any((out / "checkpoints").glob("*")),
+    code, stdout, err = interrupt_when(args, env, lambda: any((out / "checkpoints").glob("checkpoint-*/meta.json")),
                                        signal.SIGTERM)
     assert code == 143, err[-3000:]
     assert err.strip().splitlines()[-1] == ("interrupted; rerun the same command with --resume latest "
