@@ -2,7 +2,8 @@
 
 The options are the fields of :class:`dalpsr_model.sr.config.SRConfig` (INPUT is its
 ``inputs`` field); the work is in dalpsr_model.sr.runner. A bad option, input or model
-folder exits 2 before any work; with --strict a bad image exits 1.
+folder exits 2 before any work; with --strict a bad image exits 1, and so does a run in
+which every input failed.
 """
 
 from __future__ import annotations
@@ -28,6 +29,11 @@ def run(cfg: SRConfig) -> None:
         raise typer.Exit(1) from e
     typer.echo(f"sr: {summary['written']} written, {summary['skipped_existing']} already done, "
                f"{summary['failed']} failed (see {cfg.out}/report.json), {summary['seconds']:.1f} s")
+    if summary["failed"] and not summary["written"] and not summary["skipped_existing"]:
+        # nothing came out: a script or CI step must not take this for a success
+        typer.echo(f"error: no image was super-resolved: {summary['failed']} input(s) failed "
+                   f"(reasons in {cfg.out}/report.json)", err=True)
+        raise typer.Exit(1)
 
 
 app.command(help=DOC)(make_stage_command(SRConfig, "sr", run, DOC, arguments=("inputs",)))
