@@ -4,13 +4,24 @@ the plan's errors and the summary table."""
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
 from typing import Optional
 
 import typer
 
 from dalpsr_data.config_io import ConfigError
+from dalpsr_data.interrupt import exit_on_signals
 from dalpsr_model.recipe import RecipeConfig, plan_recipe, run_recipe, summary_table
 from dalpsr_model.recipe_outputs import StageFailed
+
+
+def recipe_hint(out: str) -> str:
+    """Ctrl-C advice: finished stages are reused; the interrupted one resumes only from a checkpoint."""
+    if any(Path(out).glob("*/checkpoints/checkpoint-*/meta.json")):
+        return ("rerun the same command with --resume latest: finished stages are reused and the "
+                "interrupted one continues from its last checkpoint")
+    return "rerun the same command: finished stages are reused (the interrupted one had no checkpoint yet)"
 
 
 def register(app: typer.Typer) -> None:
@@ -43,7 +54,8 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"error: {e}", err=True)
             raise typer.Exit(2) from e
         try:
-            summary = run_recipe(rc, plan)
+            with exit_on_signals(functools.partial(recipe_hint, rc.out)):
+                summary = run_recipe(rc, plan)
         except ConfigError as e:  # a check a stage makes on its inputs before its own work
             typer.echo(f"error: {e}", err=True)
             raise typer.Exit(2) from e
