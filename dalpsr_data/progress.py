@@ -62,6 +62,7 @@ class Progress:
         self._t0: float | None = None
         self._t_end: float | None = None
         self._last_line = 0.0
+        self._printed: tuple[int, str] | None = None  # (position, note) of the last plain line
 
     # -- measures ------------------------------------------------------------------------
     @property
@@ -123,6 +124,7 @@ class Progress:
                              rate=f"{self.rate:.2f} {self.unit}/s", eta=eta)
         elif self.enabled and not self.live and now - self._last_line >= self.every:
             self._last_line = now
+            self._printed = (self.before + self.done, self.note)
             self._print(self.line())
 
     def advance(self, n: int = 1, note: str | None = None) -> None:
@@ -137,8 +139,8 @@ class Progress:
             self._bar.update(self._task, completed=self.before + self.done,
                              rate=f"{self.rate:.2f} {self.unit}/s", eta=hms(0))
             self._bar.stop()
-        elif self.enabled:
-            self._print(self.line())
+        elif self.enabled and self._printed != (self.before + self.done, self.note):
+            self._print(self.line())  # not when the last line already showed this position
 
     def _print(self, text: str) -> None:
         self.stream.write(text + "\n")
