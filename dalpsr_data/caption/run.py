@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from dalpsr_data import schema
 from dalpsr_data.atomic import remove_orphan_temporaries, write_json_atomic
-from dalpsr_data.caption.config import CaptionConfig
+from dalpsr_data.caption.config import RUNTIME_ONLY, CaptionConfig
 from dalpsr_data.caption.interfaces import ModelFactory, Models
 from dalpsr_data.caption.llava_captioner import build_models, check_llava_folder
 from dalpsr_data.caption.ram_tagger import ram_paths
@@ -70,6 +70,12 @@ def _model_ids(cfg: CaptionConfig) -> dict[str, Any]:
             "vision_tower": Path(cfg.vision_tower).name if cfg.vision_tower else None}
 
 
+def _changed(saved: dict[str, Any], now: dict[str, Any]) -> str:
+    """'--opt: old -> new' for each option that decides the captions and differs."""
+    keys = sorted(k for k in set(saved) | set(now) if k not in RUNTIME_ONLY and saved.get(k) != now.get(k))
+    return ", ".join(f"--{k.replace('_', '-')}: {saved.get(k)!r} -> {now.get(k)!r}" for k in keys)
+
+
 def write_caption_json(root: Path, cfg: CaptionConfig) -> str:
     """Save resolved config + model ids; refuse to mix with captions made by other settings."""
     path = root / schema.CAPTIONS_DIR / CAPTION_JSON
@@ -79,8 +85,9 @@ def write_caption_json(root: Path, cfg: CaptionConfig) -> str:
 
         old = json.loads(path.read_text(encoding="utf-8"))
         if old.get("output_hash") != output_hash:
-            raise ConfigError(f"{path.parent} holds captions made with other settings "
-                              f"(output hash {old.get('output_hash', '?')[:12]} != {output_hash[:12]}): "
+            what = _changed(old.get("config", {}), to_dict(cfg)) \
+                or f"output hash {old.get('output_hash', '?')[:12]} != {output_hash[:12]}"
+            raise ConfigError(f"{path.parent} holds captions made with other settings ({what}): "
                               f"rerun with the same options, or delete {path.parent} to start over")
     write_json_atomic(path, {"config": to_dict(cfg), "output_hash": output_hash,
                              "models": _model_ids(cfg), "versions": _versions()})
