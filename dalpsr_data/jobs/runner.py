@@ -51,6 +51,8 @@ class _Tracker:
 
 def _run_local(jobs: Sequence[Job], fn: Callable[..., Any], finish: Callable, retries: int,
                setup: Callable[[], Any] | None, tracker: _Tracker) -> None:
+    if not jobs:  # all committed: no worker state (e.g. loading the caption models) to build
+        return
     state = setup() if setup is not None else None
     counts = UnitCounts(listener=lambda: tracker.counts_changed(counts.snapshot()))
     for job in jobs:
