@@ -100,7 +100,7 @@ def make_command(cls: type, section: str, body: Callable[..., None], doc: str, *
                                   help=f.metadata.get("help", f.name), show_default=_shown(default))
         else:
             flag = "--" + f.name.replace("_", "-")
-            if tp is bool:
+            if tp is bool and not f.name.startswith("no_"):  # a `no_x` field is the flag --no-x alone
                 flag = f"{flag}/--no-{f.name.replace('_', '-')}"
             info = typer.Option(list(default) if is_seq else default, flag, show_default=_shown(default),
                                 help=f.metadata.get("help", f.name))

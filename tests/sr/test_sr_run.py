@@ -23,9 +23,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _args(models, out, *inputs, extra=()):
+    no_captions = () if "--captions" in extra else ("--no-captions",)
     return [*map(str, inputs), "--out", str(out), "--base", str(models["base"]),
             "--controlnet", str(models["controlnet"]), "--irpad", str(models["irpad"]),
-            "--no-captions", "--steps", "2", "--device", "cpu", "--no-progress", *extra]
+            *no_captions, "--steps", "2", "--device", "cpu", "--no-progress", *extra]
 
 
 def _pngs(out: Path) -> dict[str, bytes]:
@@ -69,7 +70,7 @@ def test_cli_outputs_run_json_report_resume_and_refusals(sr_models, tmp_path):
 def test_bad_options_fail_before_work(sr_models, tmp_path):
     src = write_lr_folder(tmp_path / "in", [(40, 40)])
     cases = [(("--tile-overlap", "96"), "--tile-overlap"), (("--color-fix", "x"), "--color-fix"),
-             (("--captions", str(tmp_path / "none.jsonl"), "--no-no-captions"), "--captions")]
+             (("--captions", str(tmp_path / "none.jsonl")), "--captions")]
     for extra, word in cases:
         r = CliRunner().invoke(app, _args(sr_models, tmp_path / "o", src, extra=extra))
         assert r.exit_code == 2 and word in r.output, r.output
@@ -186,3 +187,9 @@ def test_controlnet_option_takes_the_run_folder_or_the_controlnet_folder(sr_mode
     assert resolve_controlnet_dir(run / "controlnet") == run / "controlnet"
     with pytest.raises(ConfigError, match="dalpsr-train controlnet"):
         resolve_controlnet_dir(tmp_path)
+
+
+def test_the_no_captions_option_reads_as_one_flag():
+    # A `no_x` bool field is the flag --no-x alone, not --no-x/--no-no-x.
+    out = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "200"}).output
+    assert "--no-captions" in out and "--no-no-captions" not in out
