@@ -18,12 +18,12 @@ from tests.support.fake_build import write_fake_build
 
 
 def test_a_build_without_captions_is_refused_before_any_work(tiny_sd_dir, tmp_path, monkeypatch):
-    import dalpsr_model.controlnet.base as base_module
+    import dalpsr_model.controlnet.trainer as trainer_module  # patched where the trainer looks it up
 
     def no_loading(*args, **kwargs):  # the check must come before the base is loaded
         raise AssertionError("the base model was loaded")
 
-    monkeypatch.setattr(base_module, "load_base", no_loading)
+    monkeypatch.setattr(trainer_module, "load_base", no_loading)
     bare = write_fake_build(tmp_path / "bare", [4, 4])
     out = tmp_path / "run"
     res = CliRunner().invoke(app, ["controlnet", "--shards", str(bare), "--base", str(tiny_sd_dir),

@@ -79,10 +79,10 @@ def test_gradient_checkpointing_and_accumulation_keep_the_losses(cn_config, tmp_
 
 
 def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(cn_config, tmp_path, monkeypatch):
-    import dalpsr_model.controlnet.step as step_mod
+    import dalpsr_model.controlnet.trainer as trainer_mod  # patched where the trainer looks it up
     from dalpsr_model.training.errors import NonFiniteLossError
 
-    real = step_mod.compute_loss
+    real = trainer_mod.compute_loss
     calls = {"n": 0}
 
     def poisoned(*args, **kwargs):  # the third step's loss becomes NaN
@@ -90,7 +90,7 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(cn_config, tmp
         loss = real(*args, **kwargs)
         return loss * float("nan") if calls["n"] == 3 else loss
 
-    monkeypatch.setattr(step_mod, "compute_loss", poisoned)
+    monkeypatch.setattr(trainer_mod, "compute_loss", poisoned)
     out = tmp_path / "nan"
     with pytest.raises(NonFiniteLossError, match="checkpoint-00000002"):
         train_controlnet(cn_config(out=str(out), max_steps=4))
