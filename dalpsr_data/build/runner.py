@@ -89,10 +89,9 @@ def run_build(cfg: BuildConfig, patch_cfg: PatchConfig | None = None, deg_cfg: A
                 size=len(s.patches), marker=str(schema.marker_path(out / s.name)))
             for s in plan.shards]
 
-    def committed(job: Job) -> bool:
-        return is_committed(out, job.id, plan.plan_hash)
-
-    if not all(committed(j) for j in jobs):  # an index.json left over (beside a damaged shard) must go
+    # Each marker is read once here; run_shards skips by this set (it runs right after).
+    done_before = {j.id for j in jobs if is_committed(out, j.id, plan.plan_hash)}
+    if len(done_before) < len(jobs):  # an index.json left over (beside a damaged shard) must go
         (out / schema.INDEX_JSON).unlink(missing_ok=True)
     bar = Progress("build", plan.num_patches, "patches", enabled=progress)
 
@@ -101,7 +100,7 @@ def run_build(cfg: BuildConfig, patch_cfg: PatchConfig | None = None, deg_cfg: A
             result.built.append(outcome.id)
 
     run = run_shards(jobs, shard_fn, executor=cfg.executor, retries=cfg.max_retries,
-                     committed=committed, address=cfg.address, num_cpus=cfg.workers or os.cpu_count(),
+                     committed=lambda job: job.id in done_before, address=cfg.address, num_cpus=cfg.workers or os.cpu_count(),
                      max_in_flight=cfg.workers or None, progress=bar, on_done=on_done)
     result.resumed, result.failed = list(run.skipped), run.failures
     markers = [m for s in plan.shards if (m := read_marker(out, s.name)) is not None
