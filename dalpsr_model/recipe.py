@@ -82,6 +82,15 @@ class Stage:
     config: Any = field(default=None, compare=False)
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What :func:`plan_recipe` decided: the four stages in order, and the build (--shards)
+    it opened, which the stages then train on (opened once per run)."""
+
+    stages: list[Stage]
+    build: BuildInfo
+
+
 def _caption_config(rc: RecipeConfig, tower: str) -> CaptionConfig:
     import torch
 
@@ -109,7 +118,7 @@ def _plan_captions(rc: RecipeConfig, tower: str, build: BuildInfo) -> tuple[Stag
     return Stage("caption", "run", where, f"{len(missing)} of {total} shards uncaptioned", cfg), cfg
 
 
-def plan_recipe(rc: RecipeConfig) -> list[Stage]:
+def plan_recipe(rc: RecipeConfig) -> Plan:
     """The four stages with what each will do; every check is made here, no work is done.
 
     ``rc.overwrite`` retrains the stages whose output in OUT is finished (and is passed on
@@ -161,7 +170,7 @@ def plan_recipe(rc: RecipeConfig) -> list[Stage]:
     for stage in (encoder, irpad, controlnet):
         if stage.action == "run":
             check_out(stage.config, trainers[stage.name].OUTPUTS)
-    return [encoder, caption, irpad, controlnet]
+    return Plan([encoder, caption, irpad, controlnet], build)
 
 
 def _finite(x: float) -> float | None:
@@ -190,18 +199,17 @@ def _run_stage(stage: Stage, build: BuildInfo) -> dict[str, Any]:
     return {"step": result.step, "last_loss": _finite(result.last_loss)}
 
 
-def run_recipe(rc: RecipeConfig, plan: list[Stage] | None = None) -> dict[str, Any]:
+def run_recipe(rc: RecipeConfig, plan: Plan | None = None) -> dict[str, Any]:
     """Run the plan (made here when not given); returns (and writes to OUT/recipe.json)
     one entry per stage: action (ran / reused / skipped), path, why, and its results."""
 
     plan = plan if plan is not None else plan_recipe(rc)
-    build = BuildInfo.open(rc.shards)
     summary: dict[str, Any] = {"recipe": to_dict(rc)}
-    for stage in plan:
+    for stage in plan.stages:
         entry: dict[str, Any] = {"action": {"run": "ran", "reuse": "reused", "skip": "skipped"}[stage.action],
                                  "path": stage.path, "why": stage.why}
         if stage.action == "run":
-            entry.update(_run_stage(stage, build))
+            entry.update(_run_stage(stage, plan.build))
         if stage.name == "irpad":
             load_irpad(stage.path)  # the pair is usable at inference: IRPAD must load
         summary[stage.name] = entry
