@@ -103,7 +103,7 @@ def _caption_config(rc: RecipeConfig, tower: str) -> CaptionConfig:
 
 def _plan_captions(rc: RecipeConfig, tower: str, build: BuildInfo) -> tuple[Stage, CaptionConfig | None]:
     missing, total = outputs.uncaptioned_shards(build)
-    where = str(Path(rc.shards) / "captions")
+    where = str(build.caption_dir)
     if not missing:
         return Stage("caption", "reuse", where, f"all {total} shards captioned"), None
     cfg = _caption_config(rc, tower)

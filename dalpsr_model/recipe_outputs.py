@@ -17,6 +17,7 @@ from dalpsr_data import schema
 from dalpsr_data.buildinfo import BuildInfo
 from dalpsr_data.caption.sidecar import is_captioned
 from dalpsr_data.config_io import ConfigError, to_dict
+from dalpsr_data.caption.run import CAPTION_JSON
 from dalpsr_data.caption.llava_io import META_NAME as TOWER_META, WEIGHTS_NAME as TOWER_WEIGHTS
 from dalpsr_model.irpad.io import META as IRPAD_META, WEIGHTS as IRPAD_WEIGHTS
 from dalpsr_model.training.config import resume_mismatches
@@ -83,7 +84,7 @@ class StageFailed(RuntimeError):
 def check_caption_settings(shards: str | Path, cfg: Any) -> None:
     """Captions already begun beside the shards must have been made with the same settings
     (the caption run refuses to mix them; this says so before any stage starts)."""
-    path = Path(shards) / schema.CAPTIONS_DIR / "caption.json"
+    path = Path(shards) / schema.CAPTIONS_DIR / CAPTION_JSON
     if not path.is_file():
         return
     old = json.loads(path.read_text(encoding="utf-8")).get("output_hash")
