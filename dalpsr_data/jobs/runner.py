@@ -51,8 +51,6 @@ class _Tracker:
 
 def _run_local(jobs: Sequence[Job], fn: Callable[..., Any], finish: Callable, retries: int,
                setup: Callable[[], Any] | None, tracker: _Tracker) -> None:
-    if not jobs:  # all committed: no worker state (e.g. loading the caption models) to build
-        return
     state = setup() if setup is not None else None
     counts = UnitCounts(listener=lambda: tracker.counts_changed(counts.snapshot()))
     for job in jobs:
@@ -102,7 +100,9 @@ def run_shards(jobs: Iterable[Job], fn: Callable[..., Any], *, executor: str = "
     started = bool(todo) and executor == "ray" and init_ray(address, num_cpus=num_cpus, quiet=True)
     try:
         clock.start()
-        if executor == "local" or not todo:
+        if not todo:  # all committed: no worker state (e.g. loading the caption models) to build
+            pass
+        elif executor == "local":
             _run_local(todo, fn, finish, retries, setup, tracker)
         else:
             def poll(counts: Any) -> None:
