@@ -11,10 +11,10 @@ is a valid ``DIR``. File names are those of pyiqa 0.1.16.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from dalpsr_data.build.shard_writer import file_sha256
 from dalpsr_data.config_io import ConfigError
 
 HUB = "hub"
@@ -60,14 +60,6 @@ def _resolve(root: Path, rel: str) -> tuple[Path | None, str]:
     return root / rel.replace("{rev}", rev), rel.replace("{rev}", rev)
 
 
-def sha256_file(path: Path, chunk: int = 1 << 22) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
-
-
 def check_weights(weights_dir: str | Path | None, metrics: list[str]) -> dict[str, str]:
     """``{relative path: sha256}`` of every file the metrics need; a missing one is a ConfigError.
 
@@ -95,4 +87,4 @@ def check_weights(weights_dir: str | Path | None, metrics: list[str]) -> dict[st
     if missing:
         raise ConfigError(f"--weights-dir {root} lacks {len(missing)} file(s): " + "; ".join(missing)
                           + " (nothing is downloaded: copy them from a pyiqa cache, see docs/eval.md)")
-    return {shown: sha256_file(path) for shown, path in sorted(found.items())}
+    return {shown: file_sha256(path) for shown, path in sorted(found.items())}

@@ -13,13 +13,13 @@ is refused before any work, so one folder never mixes images of two settings.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 from pathlib import Path
 from typing import Any
 
 from dalpsr_data.atomic import remove_orphan_temporaries, write_bytes_atomic, write_json_atomic
+from dalpsr_data.build.shard_writer import file_sha256
 from dalpsr_data.config_io import ConfigError, config_hash, to_dict
 
 from .config import RUNTIME_ONLY, SRConfig
@@ -57,19 +57,11 @@ def clean_temporaries(out: str | Path) -> None:
         remove_orphan_temporaries(folder)
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def weight_hashes(folder: str | Path) -> dict[str, str]:
     """{relative path: sha256} of every weight file under ``folder`` (or of the file itself)."""
     p = Path(folder)
     files = [p] if p.is_file() else sorted(f for f in p.rglob("*") if f.suffix in WEIGHT_SUFFIXES and f.is_file())
-    return {(f.name if f == p else f.relative_to(p).as_posix()): sha256_file(f) for f in files}
+    return {(f.name if f == p else f.relative_to(p).as_posix()): file_sha256(f) for f in files}
 
 
 def model_record(cfg: SRConfig, controlnet_dir: Path) -> dict[str, Any]:
