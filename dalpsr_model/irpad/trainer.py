@@ -79,11 +79,10 @@ class IrpadConfig(TrainConfig):
             raise ConfigError("--eval-every/--holdout-shards must be >= 0, --width/--blocks >= 1")
 
 
-def split_shards(cfg: IrpadConfig, build: BuildInfo | None = None) -> tuple[list[int], str, list[int] | None]:
+def split_shards(cfg: IrpadConfig, build: BuildInfo) -> tuple[list[int], str, list[int] | None]:
     """(train shard indices, held-out build root, held-out shard indices or None = all);
-    ``build``: cfg.shards opened (else opened here)."""
+    ``build``: cfg.shards, opened by the caller."""
 
-    build = build if build is not None else BuildInfo.open(cfg.shards)
     n = len(build.shards)
     if cfg.val_shards:
         return list(range(n)), cfg.val_shards, None
