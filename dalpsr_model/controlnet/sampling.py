@@ -103,7 +103,6 @@ def write_grid_png(path: str | Path, grid: Any) -> Path:
 
     from PIL import Image
 
-
     buf = io.BytesIO()
     Image.fromarray(grid).save(buf, format="PNG")
     path = Path(path)

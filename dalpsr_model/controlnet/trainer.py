@@ -50,9 +50,8 @@ def weight_dtype(cfg: ControlNetConfig) -> Any:
     return {"bf16": torch.bfloat16, "fp16": torch.float16}.get(effective_precision(cfg), torch.float32)
 
 
-def prepare_latent_cache(cfg: ControlNetConfig, base: Any, acc: Any, build: BuildInfo | None = None) -> Any:
-    """Encode uncached shards (split over ranks), wait for all ranks, open the cache."""
-    build = build if build is not None else BuildInfo.open(cfg.shards)
+def prepare_latent_cache(cfg: ControlNetConfig, base: Any, acc: Any, build: BuildInfo) -> Any:
+    """Encode uncached shards of ``build`` (split over ranks), wait for all ranks, open the cache."""
     vae_hash = module_hash(base.vae, extra=str(next(base.vae.parameters()).dtype))
     ensure_latent_cache(build, base.vae, vae_hash, cfg.latent_cache_batch,
                         acc.process_index, acc.num_processes, progress=cfg.progress and acc.is_main_process)
