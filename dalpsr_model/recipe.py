@@ -183,7 +183,7 @@ def _run_stage(stage: Stage, build: BuildInfo) -> dict[str, Any]:
     records about it."""
     cfg = stage.config
     if stage.name == "encoder":
-        result = train_encoder(cfg)["result"]
+        result = train_encoder(cfg, build)["result"]
         return {"step": result.step, "last_mse": _finite(result.last_loss)}
     if stage.name == "caption":
         executor = "ray" if cfg.gpus > 1 or cfg.address else "local"

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from dalpsr_data.buildinfo import BuildInfo
 from dalpsr_data.caption.llava_io import save_vision_tower
 from dalpsr_data.config_io import ConfigError
 from dalpsr_model.data import EpochLoader
@@ -45,8 +46,9 @@ class EncoderConfig(TrainConfig):
             raise ConfigError("give --llava <llava-hf model folder>: the tower to align")
 
 
-def train_encoder(cfg: EncoderConfig) -> dict[str, Any]:
-    """Train and save the tower; returns {"result": TrainResult, "tower": path, "frozen": [...]}."""
+def train_encoder(cfg: EncoderConfig, build: BuildInfo | None = None) -> dict[str, Any]:
+    """Train on ``build`` (cfg.shards, opened by the loader when not given) and save the tower;
+    returns {"result": TrainResult, "tower": path, "frozen": [...]}."""
     import copy
 
     import torch
@@ -60,7 +62,7 @@ def train_encoder(cfg: EncoderConfig) -> dict[str, Any]:
     optimizer = make_optimizer(cfg, tower.parameters())
     scheduler = make_scheduler(cfg, optimizer)
     tower, optimizer = acc.prepare(tower, optimizer)
-    loader = EpochLoader.from_config(cfg, acc, fields=("lr", "hr"), hr_signed=False)
+    loader = EpochLoader.from_config(cfg, acc, build, fields=("lr", "hr"), hr_signed=False)
 
     def training_step(batch: dict[str, Any]) -> StepOutput:
         lr_px = preprocess(processor, batch["lr"]).to(acc.device)
