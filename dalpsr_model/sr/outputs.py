@@ -13,14 +13,14 @@ is refused before any work, so one folder never mixes images of two settings.
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 from typing import Any
 
-from dalpsr_data.atomic import remove_orphan_temporaries, write_bytes_atomic, write_json_atomic
+from dalpsr_data.atomic import remove_orphan_temporaries, write_json_atomic
 from dalpsr_data.build.shard_writer import file_sha256
 from dalpsr_data.config_io import ConfigError, config_hash, to_dict
+from dalpsr_model.controlnet.sampling import write_grid_png
 
 from .config import RUNTIME_ONLY, SRConfig
 
@@ -40,14 +40,7 @@ def is_done(out: str | Path, key: str) -> bool:
 
 def write_png(out: str | Path, key: str, rgb: Any) -> Path:
     """(H, W, 3) uint8 -> OUT/<key>.png, atomically (parent folders created)."""
-    from PIL import Image
-
-    path = output_path(out, key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, format="PNG")
-    write_bytes_atomic(path, buf.getvalue())
-    return path
+    return write_grid_png(output_path(out, key), rgb)
 
 
 def clean_temporaries(out: str | Path) -> None:
