@@ -7,6 +7,7 @@ one. Temporary names start with ``.tmp-`` so a rerun can find and delete orphans
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -131,3 +132,12 @@ def remove_orphan_temporaries(folder: str | Path) -> list[Path]:
             p.unlink()
             removed.append(p)
     return removed
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks (shards, weight files)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

@@ -69,11 +69,3 @@ def write_shard(path: str | Path, samples: list[tuple[str, dict[str, bytes]]]) -
                     data = members[ext]
                     tf.addfile(member_info(f"{key}.{ext}", len(data)), io.BytesIO(data))
     return {"sha256": hw.sha256.hexdigest(), "bytes": hw.nbytes}
-
-
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from dalpsr_data.build.shard_writer import file_sha256
+from dalpsr_data.atomic import file_sha256
 from dalpsr_data.config_io import ConfigError
 
 HUB = "hub"

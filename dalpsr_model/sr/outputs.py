@@ -17,8 +17,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from dalpsr_data.atomic import remove_orphan_temporaries, write_json_atomic
-from dalpsr_data.build.shard_writer import file_sha256
+from dalpsr_data.atomic import file_sha256, remove_orphan_temporaries, write_json_atomic
 from dalpsr_data.config_io import ConfigError, config_hash, to_dict
 from dalpsr_model.controlnet.sampling import write_grid_png
 

@@ -7,7 +7,8 @@ import tarfile
 import pytest
 
 from dalpsr_data import schema
-from dalpsr_data.build.shard_writer import file_sha256, write_shard
+from dalpsr_data.atomic import file_sha256
+from dalpsr_data.build.shard_writer import write_shard
 
 SAMPLES = [("k_b", {"src.json": b"{}", "hr.png": b"\x89PNG..."}),
            ("k_a", {"prompt.txt": "Deblur \u2248".encode(), "lr.png": b"lr"})]
