@@ -42,33 +42,10 @@ from dalpsr_model.encoder_align.trainer import EncoderConfig, train_encoder
 from dalpsr_model.irpad import trainer as irpad_trainer
 from dalpsr_model.irpad.io import load_irpad
 from dalpsr_model.irpad.trainer import IrpadConfig, train_irpad
+from dalpsr_model.recipe_config import RecipeConfig
 from dalpsr_model.training.outdir import check_out
 
 STAGES = ("encoder", "caption", "irpad", "controlnet")
-
-
-@dataclass(frozen=True)
-class RecipeConfig:
-    """Options of the recipe (the app callback); stage settings come from the preset."""
-
-    shards: str = ""
-    base: str = ""
-    out: str = "runs/dalpsr"
-    pipeline: str = "paper"
-    irpad: str = ""
-    vision_tower: str = ""
-    llava: str = ""
-    ram_checkpoint: str = ""
-    cpu: bool = False
-    resume: str = ""
-    overwrite: bool = False
-
-    def __post_init__(self) -> None:
-        if not self.shards:
-            raise ConfigError("give --shards <build folder> to run the recipe, or name a stage "
-                              "(see `dalpsr-train --help`)")
-        if not self.base:
-            raise ConfigError("give --base <Stable Diffusion 2.1-base folder, diffusers layout>")
 
 
 @dataclass(frozen=True)

@@ -20,12 +20,26 @@ from dalpsr_data.build.outdir import check_build_json, prepare_out_dir
 from dalpsr_data.build.plan import BuildPlan, make_plan
 from dalpsr_data.build.process_shard import ShardTask, preflight, process_shard
 from dalpsr_data.build.report import is_committed, make_report, read_marker, write_index
-from dalpsr_data.config_io import ConfigError, to_dict
+from dalpsr_data.config_io import ConfigError, load_config, to_dict
 from dalpsr_data.degradation import DegradationConfig
 from dalpsr_data.jobs import Job, ShardStats, run_shards
 from dalpsr_data.patches import PatchConfig
 from dalpsr_data.progress import Progress
 from dalpsr_data.ray_runtime import RayUnreachable, check_reachable
+
+
+def load_build_configs(pipeline: str, overrides: dict[str, Any] | None = None,
+                       patch_overrides: dict[str, Any] | None = None,
+                       degradation_overrides: dict[str, Any] | None = None):
+    """(BuildConfig, PatchConfig, DegradationConfig) from a preset plus overrides.
+
+    Fails with ConfigError before any work when a section has an unknown or bad field.
+    """
+
+    build = load_config(BuildConfig, pipeline, "build", {**(overrides or {}), "pipeline": pipeline})
+    patches = load_config(PatchConfig, pipeline, "patches", patch_overrides)
+    degradation = load_config(DegradationConfig, pipeline, "degradation", degradation_overrides)
+    return build, patches, degradation
 
 
 class BuildFailed(RuntimeError):

@@ -10,15 +10,16 @@ import typer
 
 from dalpsr_model.cli.options import make_stage_command
 from dalpsr_model.controlnet.config import ControlNetConfig
-from dalpsr_model.controlnet.trainer import train_controlnet
 
 DOC = ("Train the DaLPSR ControlNet (Stable Diffusion 2.1-base, conditioned on the LR latent, "
        "prompted with restoration prompt + caption) from the shards.")
 
 
 def run(cfg: ControlNetConfig) -> None:
-
+    # the lazy boundary: --help and option errors answer without loading torch
     from accelerate import PartialState
+
+    from dalpsr_model.controlnet.trainer import train_controlnet
 
     result = train_controlnet(cfg)
     if not PartialState().is_main_process:

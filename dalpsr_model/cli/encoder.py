@@ -5,12 +5,15 @@ from __future__ import annotations
 import typer
 
 from dalpsr_model.cli.options import make_stage_command
-from dalpsr_model.encoder_align.trainer import EncoderConfig, train_encoder
+from dalpsr_model.encoder_align.config import EncoderConfig
 
 DOC = "Align LLaVA's vision tower: LR features match a frozen copy's HR features (MSE)."
 
 
 def run(cfg: EncoderConfig) -> None:
+    # the lazy boundary: --help and option errors answer without loading torch
+    from dalpsr_model.encoder_align.trainer import train_encoder
+
     out = train_encoder(cfg)
     result = out["result"]
     if result.losses:

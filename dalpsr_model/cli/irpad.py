@@ -5,12 +5,15 @@ from __future__ import annotations
 import typer
 
 from dalpsr_model.cli.options import make_stage_command
-from dalpsr_model.irpad.trainer import IrpadConfig, train_irpad
+from dalpsr_model.irpad.config import IrpadConfig
 
 DOC = "Train IRPAD (degradation prompts retrieved from LR image features) and report held-out per-type accuracy."
 
 
 def run(cfg: IrpadConfig) -> None:
+    # the lazy boundary: --help and option errors answer without loading torch
+    from dalpsr_model.irpad.trainer import train_irpad
+
     out = train_irpad(cfg)
     m = out["eval"]
     typer.echo(f"held-out samples: {m['n']}; accuracy " +

@@ -12,8 +12,7 @@ import typer
 
 from dalpsr_data.config_io import ConfigError
 from dalpsr_data.interrupt import exit_on_signals
-from dalpsr_model.recipe import RecipeConfig, plan_recipe, run_recipe, summary_table
-from dalpsr_model.recipe_outputs import StageFailed
+from dalpsr_model.recipe_config import RecipeConfig
 
 
 def recipe_hint(out: str) -> str:
@@ -49,6 +48,14 @@ def register(app: typer.Typer) -> None:
             rc = RecipeConfig(shards=shards or "", base=base or "", out=out, pipeline=pipeline,
                               irpad=irpad, vision_tower=vision_tower, llava=llava,
                               ram_checkpoint=ram_checkpoint, cpu=cpu, resume=resume, overwrite=overwrite)
+        except ConfigError as e:
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(2) from e
+        # the lazy boundary: --help and option errors answer without loading torch
+        from dalpsr_model.recipe import plan_recipe, run_recipe, summary_table
+        from dalpsr_model.recipe_outputs import StageFailed
+
+        try:
             plan = plan_recipe(rc)  # every option of every stage checked before any work starts
         except ConfigError as e:
             typer.echo(f"error: {e}", err=True)

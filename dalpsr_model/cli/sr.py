@@ -12,8 +12,6 @@ import typer
 
 from dalpsr_model.cli.options import make_stage_command
 from dalpsr_model.sr.config import SRConfig
-from dalpsr_model.sr.prompts import StrictInputError
-from dalpsr_model.sr.runner import run_sr
 
 DOC = ("Super-resolve LR images x4 with a trained DaLPSR ControlNet: IRPAD restoration prompt + "
        "RAM/LLaVA caption (pass 1), then SD 2.1-base + ControlNet from the noised LR latent (pass 2).")
@@ -22,6 +20,10 @@ app = typer.Typer(name="dalpsr-sr", add_completion=False, pretty_exceptions_enab
 
 
 def run(cfg: SRConfig) -> None:
+    # the lazy boundary: --help and option errors answer without loading torch
+    from dalpsr_model.sr.prompts import StrictInputError
+    from dalpsr_model.sr.runner import run_sr
+
     try:
         summary = run_sr(cfg)
     except StrictInputError as e:  # --strict: a bad input stops the run

@@ -6,7 +6,8 @@ import pytest
 from typer.testing import CliRunner
 
 from dalpsr_data import schema
-from dalpsr_data.build import BuildConfig, BuildFailed, PatchConfig, run_build
+from dalpsr_data.build.config import BuildConfig, PatchConfig
+from dalpsr_data.build.runner import BuildFailed, run_build
 from dalpsr_data.cli import app
 
 runner = CliRunner()

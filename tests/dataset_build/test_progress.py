@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dalpsr_data.build import BuildConfig, PatchConfig, run_build
+from dalpsr_data.build.config import BuildConfig, PatchConfig
+from dalpsr_data.build.runner import run_build
 from dalpsr_data.progress import Progress
 from tests.dataset_build.conftest import make_good_folder
 

@@ -10,10 +10,11 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-import dalpsr_data.commands.caption as caption_cli
-import dalpsr_model.cli.controlnet as controlnet_cli
-import dalpsr_model.cli.encoder as encoder_cli
-import dalpsr_model.cli.irpad as irpad_cli
+# The commands import their trainers when they run (issue 20): patch the trainers' modules.
+import dalpsr_data.caption.run as caption_cli
+import dalpsr_model.controlnet.trainer as controlnet_cli
+import dalpsr_model.encoder_align.trainer as encoder_cli
+import dalpsr_model.irpad.trainer as irpad_cli
 from dalpsr_data.cli import app as data_app
 from dalpsr_data.config_io import ConfigError, to_dict
 from dalpsr_model.cli.train import app as train_app

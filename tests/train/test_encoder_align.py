@@ -8,7 +8,7 @@ import torch
 from safetensors.torch import load_file
 
 from dalpsr_data.config_io import ConfigError
-from dalpsr_model.encoder_align import load_llava_tower
+from dalpsr_model.encoder_align.tower import load_llava_tower
 from dalpsr_data.caption.llava_io import find_vision_tower, load_vision_tower
 from dalpsr_model.encoder_align.trainer import EncoderConfig, train_encoder
 
