@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from dalpsr_data.buildinfo import BuildInfo
 from dalpsr_model.cli.options import make_stage_command
 from dalpsr_model.encoder_align.config import EncoderConfig
 
@@ -11,10 +12,11 @@ DOC = "Align LLaVA's vision tower: LR features match a frozen copy's HR features
 
 
 def run(cfg: EncoderConfig) -> None:
+    build = BuildInfo.open(cfg.shards, "--shards")  # a missing or unfinished build: one line, torch unloaded
     # the lazy boundary: --help and option errors answer without loading torch
     from dalpsr_model.encoder_align.trainer import train_encoder
 
-    out = train_encoder(cfg)
+    out = train_encoder(cfg, build)
     result = out["result"]
     if result.losses:
         typer.echo(f"MSE first {result.losses[0]:.5f} -> last {result.last_loss:.5f} over {len(result.losses)} steps")

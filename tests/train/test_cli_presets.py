@@ -18,6 +18,7 @@ import dalpsr_model.irpad.trainer as irpad_cli
 from dalpsr_data.cli import app as data_app
 from dalpsr_data.config_io import ConfigError, to_dict
 from dalpsr_model.cli.train import app as train_app
+from tests.support.fake_build import write_fake_build
 
 PAPER = yaml.safe_load((Path(__file__).resolve().parents[2] / "pipelines" / "paper.yaml").read_text())
 WIDE = {"COLUMNS": "250", "TERMINAL_WIDTH": "250"}
@@ -48,6 +49,7 @@ STAGES = [
 @pytest.mark.parametrize("module, name, args, section", STAGES, ids=[s[3] for s in STAGES])
 def test_a_stage_without_pipeline_resolves_the_paper_section(monkeypatch, tmp_path, module, name, args, section):
     seen = _capture(monkeypatch, module, name)
+    write_fake_build(tmp_path, [2])  # the command opens the build before it imports the trainer
     res = CliRunner().invoke(train_app, [*args, "--shards", str(tmp_path), "--seed", "7"])
     assert res.exit_code == 2 and "stop" in res.output, res.output
     got = to_dict(seen[0])
@@ -65,6 +67,7 @@ def test_a_stage_without_pipeline_resolves_the_paper_section(monkeypatch, tmp_pa
 
 def test_the_readme_irpad_command_runs_paper_steps_and_buffer(monkeypatch, tmp_path):
     seen = _capture(monkeypatch, irpad_cli, "train_irpad")
+    write_fake_build(tmp_path, [2])
     CliRunner().invoke(train_app, ["irpad", "--shards", str(tmp_path)])
     assert seen[0].max_steps == PAPER["irpad"]["max_steps"] == 20000
     assert seen[0].shuffle_buffer == PAPER["irpad"]["shuffle_buffer"] == 2048
