@@ -23,11 +23,14 @@ from typing import Any, Callable, List, Optional, Sequence
 import typer
 
 from dalpsr_data.config_io import SECTIONS, ConfigError, load_config, load_preset_section
+from dalpsr_data.library_logs import VERBOSE_HELP, quiet_libraries
 
 DEFAULT_PRESET = "paper"
 # click's ParameterSource names (typer may bundle its own click: compare names, not members)
 GIVEN = ("COMMANDLINE", "ENVIRONMENT")
 ErrorMap = Sequence[tuple[tuple[type[BaseException], ...], int]]
+VERBOSE = inspect.Parameter("verbose", inspect.Parameter.KEYWORD_ONLY, annotation=bool, default=typer.Option(
+    False, "--verbose", help=VERBOSE_HELP))
 
 
 def _scalar(tp: Any) -> tuple[Any, bool]:
@@ -79,7 +82,9 @@ def make_command(cls: type, section: str, body: Callable[..., None], doc: str, *
     annotated ``Optional`` is None unless given (its shown default is the preset's). A
     :class:`ConfigError` while loading exits 2 with one line; an exception raised by ``body``
     whose type is listed in ``errors`` exits with that code and its message (no traceback).
-    ``--pipeline`` is offered when ``section`` is a preset section (dalpsr_data.config_io);
+    Every command has ``--verbose``: without it the model libraries' bars and notices are
+    hidden (dalpsr_data.library_logs). ``--pipeline`` is offered when ``section`` is a preset
+    section (dalpsr_data.config_io);
     a ``pipeline`` field of ``cls`` then takes its value. Options named in ``required`` have
     no default: click reports them missing (exit 2) before anything runs.
     """
@@ -113,6 +118,7 @@ def make_command(cls: type, section: str, body: Callable[..., None], doc: str, *
                                 help=f.metadata.get("help", f.name))
         params.append(inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY,
                                         annotation=Optional[tp] if is_seq else tp, default=info))
+    params.append(VERBOSE)
     extra_names = [p.name for p in extra]
     # an Optional extra shows its preset default but reaches ``body`` as None unless given
     optional_extras = {p.name for p in extra if typing.get_origin(p.annotation) is typing.Union}
@@ -120,6 +126,7 @@ def make_command(cls: type, section: str, body: Callable[..., None], doc: str, *
 
     def command(**kwargs: Any) -> None:
         ctx = kwargs.pop("ctx")
+        quiet_libraries(kwargs.pop("verbose"))  # before any library is imported
         pipeline = kwargs.pop("pipeline") if with_preset else None  # else maybe a field of cls
         extras = {k: kwargs.pop(k) for k in extra_names}
         extras.update({k: None for k in optional_extras if not given(ctx, k)})
