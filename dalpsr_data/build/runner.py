@@ -108,10 +108,18 @@ def run_build(cfg: BuildConfig, patch_cfg: PatchConfig | None = None, deg_cfg: A
     if len(done_before) < len(jobs):  # an index.json left over (beside a damaged shard) must go
         (out / schema.INDEX_JSON).unlink(missing_ok=True)
     bar = Progress("build", plan.num_patches, "patches", enabled=progress)
+    # The bar's position counts planned patches; its note splits the finished ones into made
+    # and skipped (unreadable files, crops a small photo cannot give), which add up to it.
+    sizes = {j.id: j.size for j in jobs}
+    made_before = [int((read_marker(out, j) or {}).get("nsamples", 0)) for j in done_before]
+    tally = {"made": sum(made_before), "skipped": sum(sizes[j] for j in done_before) - sum(made_before)}
 
     def on_done(outcome: Any) -> None:
         if isinstance(outcome, ShardStats):
             result.built.append(outcome.id)
+            tally["made"] += outcome.samples
+            tally["skipped"] += sizes[outcome.id] - outcome.samples
+            bar.note = f"{tally['made']} made, {tally['skipped']} skipped"
 
     run = run_shards(jobs, shard_fn, executor=cfg.executor, retries=cfg.max_retries,
                      committed=lambda job: job.id in done_before, address=cfg.address, num_cpus=cfg.workers or os.cpu_count(),
@@ -125,6 +133,7 @@ def run_build(cfg: BuildConfig, patch_cfg: PatchConfig | None = None, deg_cfg: A
     result.report["work_seconds"] = round(run.seconds, 3)
     result.report["patches_per_second"] = round(bar.rate, 3)
     result.report["failed_shards"] = dict(sorted(result.failed.items()))
+    result.report["shards_resumed"] = len(run.skipped)  # committed by an earlier run
     write_json_atomic(out / schema.REPORT_JSON, result.report)
     if result.failed:
         causes = "; ".join(f"{k}: {v}" for k, v in sorted(result.failed.items()))
