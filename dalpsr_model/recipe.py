@@ -111,10 +111,10 @@ def plan_recipe(rc: RecipeConfig) -> Plan:
     if rc.vision_tower:
         outputs.check_given_tower(rc.vision_tower)
         encoder = Stage("encoder", "reuse", tower, "given by --vision-tower")
+    elif outputs.finished_tower(tower) and not overwrite:  # recorded: dalpsr-sr --vision-tower needs it
+        encoder = Stage("encoder", "reuse", tower, f"finished in {out / 'encoder'}")
     elif caption.action == "reuse":
         encoder = Stage("encoder", "skip", "", "captions exist: the aligned tower only serves captioning")
-    elif outputs.finished_tower(tower) and not overwrite:
-        encoder = Stage("encoder", "reuse", tower, f"finished in {out / 'encoder'}")
     else:
         cfg = load_config(EncoderConfig, rc.pipeline, "encoder",
                           {**common, "out": str(out / "encoder"), "llava": caption.config.llava})
