@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> None:
         what, seconds = run_stage(stage, log)
         rows.append((stage.name, str(stage.output), what, seconds))
     width = max(len(r[1]) for r in rows)
-    print(f"\n{'stage':<8} {'wrote':<{width}} {'':<6} {'time':>7}")
+    print(f"\n{'stage':<8} {'wrote':<{width}} {'result':<6} {'time':>7}")
     for name, path, what, seconds in rows:
         print(f"{name:<8} {path:<{width}} {what:<6} {seconds:6.1f}s")
     print(f"{'total':<8} {'':<{width}} {'':<6} {time.monotonic() - total:6.1f}s  (log: {log})\n")
