@@ -1,7 +1,7 @@
 """`dalpsr-models tiny OUT` and `dalpsr-models check PATH`: parse and call.
 
 The work is in dalpsr_model.models (kit.py writes the tiny kit, check.py inspects a model
-folder or file); both are imported when a command runs, so `--help` stays fast.
+folder or file).
 """
 
 from __future__ import annotations
@@ -11,9 +11,11 @@ from typing import Optional
 
 import typer
 
+from dalpsr_model.models.check import KINDS, check_path, format_report
+from dalpsr_model.models.kit import KitError, kit_paths, write_tiny_kit
+
 DOC = ("Model folders: write a tiny random-weight kit for smoke tests (`tiny`), or check a real "
        "download before a long job (`check`).")
-KINDS = ("sd21", "llava", "ram")
 
 app = typer.Typer(name="dalpsr-models", help=DOC, add_completion=False, pretty_exceptions_enable=False,
                   no_args_is_help=True)
@@ -26,8 +28,6 @@ def tiny(
     seed: int = typer.Option(0, "--seed", help="Seed of the random weights (same seed, same bytes)."),
 ) -> None:
     """Write tiny random-weight SD 2.1-base, LLaVA-1.5 and RAM models in the official layouts."""
-    from dalpsr_model.models.kit import KitError, kit_paths, write_tiny_kit
-
     try:
         write_tiny_kit(out, seed)
     except KitError as e:
@@ -49,8 +49,6 @@ def check(
     if kind is not None and kind not in KINDS:
         typer.echo(f"error: --kind must be one of {', '.join(KINDS)}, got {kind!r}", err=True)
         raise typer.Exit(2)
-    from dalpsr_model.models.check import check_path, format_report
-
     reports = check_path(path, kind)
     typer.echo(format_report(reports))
     problems = [p for r in reports for p in r.problems]

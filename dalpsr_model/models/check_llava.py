@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from dalpsr_model.models.check import Report, check_safetensors
+from dalpsr_model.models.report import Report, check_safetensors
 
 HF_REPO = "llava-hf/llava-1.5-7b-hf"
 FETCH = f"download {HF_REPO} again into this folder"

@@ -16,7 +16,7 @@ from pathlib import Path
 from dalpsr_data.caption.ram.arch import DESCRIPTIONS_PER_TAG
 from dalpsr_data.caption.ram.checkpoint import RamCheckpointError, load_ram, read_state_dict
 from dalpsr_data.caption.ram.tags import TagFileError, default_tag_paths, read_tag_files
-from dalpsr_model.models.check import Report
+from dalpsr_model.models.report import Report
 
 RELEASED_TAGS = 4585  # lines of the official ram_tag_list.txt
 FETCH = "download ram_swin_large_14m.pth (or ram_plus_swin_large_14m.pth) again"

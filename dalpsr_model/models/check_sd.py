@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dalpsr_model.models.check import Report, check_safetensors
+from dalpsr_model.models.report import Report, check_safetensors
 
 BASE_REPO = "stabilityai/stable-diffusion-2-1-base"
 FETCH = f"download {BASE_REPO} (diffusers format) again into this folder"

@@ -17,6 +17,7 @@ from dalpsr_data.atomic import file_sha256
 from dalpsr_data.buildinfo import BuildInfo
 
 ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow  # the whole loop: ~2-6 minutes on 2 cores
 STAGES = ("models", "build", "encoder", "caption", "recipe", "heldout", "sr", "eval")
 
 
@@ -91,6 +92,7 @@ def test_sr_is_four_times_the_lr_and_eval_scores_each_image(demo):
     for path in lr:
         psnr = metrics["per_image"][path.stem]["psnr"]
         assert isinstance(psnr, float) and 0 < psnr < 100
+
 
 def test_a_rerun_reuses_everything_and_rewrites_no_file(demo):
     out, _ = demo
