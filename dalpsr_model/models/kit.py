@@ -31,7 +31,7 @@ These folders hold tiny models with random weights, written by `dalpsr-models ti
 layouts of the real downloads: sd21-base/ as stabilityai/stable-diffusion-2-1-base
 (diffusers), llava-1.5-7b-hf/ as llava-hf/llava-1.5-7b-hf, ram/ as the official RAM release
 (ram_swin_large_14m.pth with ram_tag_list.txt and ram_tag_list_threshold.txt beside it).
-Every dalpsr command runs on them in seconds on a CPU, which shows that a machine and the
+Every dalpsr command runs on them quickly on a CPU, which shows that a machine and the
 toolkit work end to end; no output made with them means anything (SR images are noise,
 captions are random words, metrics are meaningless). Use the real weights for real work and
 run `dalpsr-models check PATH` on them before a long job.

@@ -5,6 +5,7 @@ class produces at the released Swin-L 384 geometry (patch 4, depths 2/2/18/2, he
 6/12/24/48, window 12) with small widths and 12 tags: recorded from the official code by
 ``tests/caption/reference/make_ram_reference.py`` and shipped as ``tiny_ram_keys.json``
 (names and shapes only), so nothing here is derived from this project's own module names.
+At 384 px (the released input size) `dalpsr-data caption`'s default --ram-image-size fits.
 Values come from one seeded ``torch.Generator`` in key order (:func:`official_state_dict`),
 the same function the reference script used, so the tests compare the tags of this very
 checkpoint with what the official inference computed.
@@ -28,7 +29,6 @@ from dalpsr_data.atomic import atomic_path, write_bytes_atomic
 from dalpsr_data.caption.ram.tags import TAG_LIST_NAME, THRESHOLD_NAME
 
 KEYS_JSON = Path(__file__).with_name("tiny_ram_keys.json")
-TINY_IMAGE_SIZE = 384  # the released Swin-L input size, so `dalpsr-data caption`'s default fits
 # The 12 tags and thresholds given to both implementations when the reference was made.
 TAGS = ["flower", "lotus", "water", "sky", "building", "dog", "car", "tree", "body", "cocktail table",
         "grass", "road"]
