@@ -59,6 +59,7 @@ ERROR_CASES = [
     ("dalpsr-data", ["build"]),  # --sources missing
     ("dalpsr-data", ["build", "--sources", "samples", "--shard-size", "0"]),
     ("dalpsr-data", ["caption", MISSING, "--ram-variant", "nope"]),
+    ("dalpsr-models", ["check", MISSING, "--kind", "nope"]),
     ("dalpsr-data", ["convert-ram", "a.pth", "b.txt"]),
     ("dalpsr-train", ["irpad"]),  # --shards missing
     ("dalpsr-train", ["controlnet", "--shards", "x"]),  # --base missing
@@ -69,6 +70,9 @@ ERROR_CASES = [
     ("dalpsr-sr", ["in.png"]),  # --out missing
     ("dalpsr-sr", ["in.png", "--out", "o", "--base", "b", "--controlnet", "c", "--irpad", "i",
                    "--scheduler", "nope"]),
+    ("dalpsr-sr", [MISSING, "--out", "o", "--base", "b", "--controlnet", "c", "--irpad", "i"]),
+    ("dalpsr-sr", ["in.png", "--out", "o", "--base", MISSING, "--controlnet", "c", "--irpad", "i"]),
+    ("dalpsr-data", ["caption", MISSING]),
     ("dalpsr-eval", []),  # --sr missing
 ]
 
@@ -77,6 +81,7 @@ def run_spied(name: str, args: list[str], tmp_path: Path) -> tuple[subprocess.Co
     module, attr = SCRIPTS[name].split(":")
     code = SPY.format(heavy=HEAVY, module=module, attr=attr, name=name)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "120"}
+    (tmp_path / "in.png").write_bytes(b"\x89PNG\r\n\x1a\n")  # an INPUT that exists (read only later)
     proc = subprocess.run([sys.executable, "-c", code, *args], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=120)
     assert "HEAVY-IMPORTS [" in proc.stderr, proc.stderr[-2000:]
