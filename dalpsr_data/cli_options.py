@@ -84,9 +84,8 @@ def make_command(cls: type, section: str, body: Callable[..., None], doc: str, *
     whose type is listed in ``errors`` exits with that code and its message (no traceback).
     Every command has ``--verbose``: without it the model libraries' bars and notices are
     hidden (dalpsr_data.library_logs). ``--pipeline`` is offered when ``section`` is a preset
-    section (dalpsr_data.config_io);
-    a ``pipeline`` field of ``cls`` then takes its value. Options named in ``required`` have
-    no default: click reports them missing (exit 2) before anything runs.
+    section (dalpsr_data.config_io); a ``pipeline`` field of ``cls`` then takes its value.
+    Options named in ``required`` have no default: click reports them missing (exit 2).
     """
     hints = typing.get_type_hints(cls)
     with_preset = section in SECTIONS
