@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 import dalpsr_model.sr.runner as sr_runner
 from dalpsr_data.caption.config import CaptionConfig
 from dalpsr_data.config_io import ConfigError
+import dalpsr_model.cli.sr as sr_cli
 from dalpsr_model.cli.sr import app
 from dalpsr_model.sr.config import SRConfig
 from dalpsr_model.sr.prompts import caption_config
@@ -33,6 +34,8 @@ def test_the_options_reach_the_caption_stage(tmp_path, monkeypatch):
         raise ConfigError("stop")
 
     monkeypatch.setattr(sr_runner, "run_sr", fake_run_sr)  # the command imports it when it runs
+    monkeypatch.setattr(sr_cli, "collect_inputs", lambda inputs: [])  # its checks before torch: pass
+    monkeypatch.setattr(sr_cli, "check_base_folder", lambda base: None)
     res = CliRunner().invoke(app, ["x.png", "--out", str(tmp_path / "o"), "--base", "b", "--controlnet", "c",
                                    "--irpad", "i", "--ram-variant", "ram_plus", "--ram-tag-list", "tags.txt",
                                    "--ram-thresholds", "thr.txt", "--ram-dtype", "bf16"])

@@ -75,6 +75,7 @@ def test_the_readme_irpad_command_runs_paper_steps_and_buffer(monkeypatch, tmp_p
 
 def test_caption_without_pipeline_resolves_the_paper_section(monkeypatch, tmp_path):
     seen = _capture(monkeypatch, caption_cli, "run_caption")
+    write_fake_build(tmp_path, [2])  # the command reads index.json before it imports run_caption
     res = CliRunner().invoke(data_app, ["caption", str(tmp_path), "--max-tags", "3"])
     assert res.exit_code == 2 and "stop" in res.output, res.output
     got = to_dict(seen[0])
@@ -120,7 +121,8 @@ def test_both_clis_generate_their_options_from_the_config_dataclass():
     for app, name, cls, section, extra in cases:
         params = {p.name: p for p in typer.main.get_command(app).commands[name].params}
         fields = {f.name: f.default for f in dataclasses.fields(cls)}
-        assert set(params) - {"help"} == set(fields) | extra | ({"pipeline"} if section else set()), name
+        # --verbose: every command's (the libraries' notices, dalpsr_data.library_logs)
+        assert set(params) - {"help", "verbose"} == set(fields) | extra | ({"pipeline"} if section else set()), name
         preset = PAPER.get(section, {}) if section else {}
         for field, default in fields.items():  # the shown default is what applies without --pipeline
             expected = preset.get(field, default)

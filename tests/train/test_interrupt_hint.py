@@ -67,6 +67,8 @@ def test_interrupted_sr_says_a_rerun_resumes(tmp_path, monkeypatch):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(sr_runner, "run_sr", interrupted)  # imported by the command when it runs
+    monkeypatch.setattr(sr_cli, "collect_inputs", lambda inputs: [])  # its checks before torch: pass
+    monkeypatch.setattr(sr_cli, "check_base_folder", lambda base: None)
     res = CliRunner().invoke(sr_cli.app, [str(tmp_path), "--out", str(tmp_path / "out"), "--base", "b",
                                           "--controlnet", "c", "--irpad", "i", "--no-captions"])
     assert res.exit_code == 130, res.output
