@@ -23,6 +23,7 @@ from dalpsr_data.build.report import is_committed, make_report, read_marker, wri
 from dalpsr_data.config_io import ConfigError, to_dict
 from dalpsr_data.degradation import DegradationConfig
 from dalpsr_data.jobs import Job, ShardStats, run_shards
+from dalpsr_data.outlock import output_lock
 from dalpsr_data.patches import PatchConfig
 from dalpsr_data.progress import Progress
 from dalpsr_data.ray_runtime import RayUnreachable, check_reachable
@@ -63,9 +64,15 @@ def run_build(cfg: BuildConfig, patch_cfg: PatchConfig | None = None, deg_cfg: A
 
     ``patch_cfg``/``deg_cfg`` default to the dataclass defaults. Raises ConfigError (bad or
     changed configuration, unusable output folder), SourceLayoutError (missing source),
-    BuildFailed (shards failing after retries, or skips under ``strict``).
+    BuildFailed (shards failing after retries, or skips under ``strict``), OutputLocked
+    (another run is writing ``cfg.out``).
     """
+    with output_lock(cfg.out):  # before the orphan sweep below: it would take a live run's files
+        return _run_build(cfg, patch_cfg, deg_cfg, progress, shard_fn)
 
+
+def _run_build(cfg: BuildConfig, patch_cfg: PatchConfig | None, deg_cfg: Any, progress: bool,
+               shard_fn: Callable) -> BuildResult:
     t0 = time.perf_counter()
     patch_cfg = patch_cfg or PatchConfig()
     deg_cfg = deg_cfg or DegradationConfig()

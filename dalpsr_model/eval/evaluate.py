@@ -20,6 +20,7 @@ from typing import Any, Callable
 import numpy as np
 
 from dalpsr_data.config_io import ConfigError
+from dalpsr_data.outlock import holds_out_lock
 from dalpsr_model.eval import fidelity
 from dalpsr_model.eval.config import EvalConfig
 from dalpsr_model.eval.frechet import frechet_of_features
@@ -117,6 +118,7 @@ def _score_images(cfg: EvalConfig, plan: Plan, scorer: Any, log: Callable[[str],
     return per_image, failed
 
 
+@holds_out_lock
 def evaluate(cfg: EvalConfig, log: Callable[[str], None] = lambda s: None) -> dict[str, Any]:
     """Run the whole evaluation; returns what metrics.json holds (without per-image rows)."""
     plan = prepare(cfg)

@@ -14,6 +14,7 @@ from typing import Any
 from dalpsr_data.atomic import write_json_atomic
 from dalpsr_data.config_io import ConfigError, to_dict
 from dalpsr_data.buildinfo import BuildInfo
+from dalpsr_data.outlock import holds_out_lock
 from dalpsr_model.data import EpochLoader
 from dalpsr_model.data.decode import CorruptSample, decode_sample
 from dalpsr_model.irpad import Irpad, IrpadArch, evaluate, irpad_loss, save_irpad
@@ -142,6 +143,7 @@ def build_irpad(cfg: IrpadConfig):
     return model
 
 
+@holds_out_lock
 def train_irpad(cfg: IrpadConfig, build: BuildInfo | None = None) -> dict[str, Any]:
     """Train on ``build`` (cfg.shards, opened here when not given), evaluate and save;
     returns {"result": TrainResult, "eval": metrics}."""
