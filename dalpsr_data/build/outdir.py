@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from dalpsr_data import schema
-from dalpsr_data.atomic import TMP_PREFIX
+from dalpsr_data.atomic import TMP_PREFIX, remove_orphan_temporaries
 from dalpsr_data.config_io import ConfigError
 
 _SHARD_FILE = re.compile(r"^shard-\d{6}(\.tar|\.done\.json)$")
@@ -103,6 +103,7 @@ def _probe_writable(out: Path) -> None:
             f.flush()
             os.fsync(f.fileno())
     except OSError as e:
+        remove_orphan_temporaries(out)  # a full disk: the partial files of a failed run go
         raise ConfigError(f"output folder {out} is not writable ({e.strerror or e}): "
                           f"choose another --out or free space/permissions") from None
     finally:
