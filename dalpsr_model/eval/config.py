@@ -40,6 +40,8 @@ class EvalConfig:
     method: str = opt("Ours", "Method column name in the Table I markdown.")
     sheet_images: int = opt(4, "Images in the comparison sheet (0: no sheet).")
     sheet_crop: int = opt(192, "Side in SR pixels of the centre crop shown per image.")
+    overwrite: bool = opt(False,
+        "Replace an earlier evaluation in --out made with other settings (only dalpsr-eval's own files).")
 
     def __post_init__(self) -> None:
         if not self.sr:

@@ -55,7 +55,7 @@ def prepare(cfg: EvalConfig) -> Plan:
     for flag, p in (("--sr", sr), ("--hr", hr), ("--lr", lr)):
         if p is not None and out.resolve() == p.resolve():
             raise ConfigError(f"--out must differ from {flag} ({p})")
-    check_out_dir(out)
+    check_out_dir(out, dataclasses.asdict(cfg), cfg.overwrite)
     metrics = cfg.metric_list()
     if not metrics:
         raise ConfigError(f"--metrics {cfg.metrics}: nothing to compute without --hr "
