@@ -53,7 +53,9 @@ def exit_on_signals(hint: str | Callable[[], str] = "") -> Iterator[None]:
     try:
         yield
     except KeyboardInterrupt as e:  # Interrupted, or a KeyboardInterrupt raised elsewhere
-        code = getattr(e, "exit_code", 128 + signal.SIGINT)
+        # Ray's compiled calls replace the Interrupted our handler raised inside them by a
+        # plain KeyboardInterrupt: the signal seen, not the exception, decides the status.
+        code = 128 + state["seen"] if state["seen"] is not None else getattr(e, "exit_code", 130)
         print(_message(hint), file=sys.stderr, flush=True)
         raise SystemExit(code) from None
     finally:
