@@ -15,6 +15,7 @@ from torch.utils.data import DataLoader
 
 from dalpsr_data.buildinfo import BuildInfo
 from dalpsr_data.config_io import ConfigError
+from dalpsr_data.interrupt import ignore_stop_signals
 from dalpsr_model.data.decode import ALL_FIELDS
 from dalpsr_model.data.stream import ShardStream
 
@@ -81,7 +82,8 @@ class EpochLoader:
         # the dropout/noise stream of the training step. The stream itself uses no torch RNG.
         gen = torch.Generator().manual_seed(self.stream.seed * 1009 + self.epoch)
         dl = DataLoader(self.stream, batch_size=None, num_workers=self.num_workers, generator=gen,
-                        persistent_workers=False, prefetch_factor=2 if self.num_workers else None)
+                        persistent_workers=False, prefetch_factor=2 if self.num_workers else None,
+                        worker_init_fn=ignore_stop_signals)  # the trainer stops them after its checkpoint
         for batch in dl:
             self.batches_done += 1
             self.corrupt += int(batch["n_corrupt"])
