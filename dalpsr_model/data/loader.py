@@ -29,11 +29,13 @@ class EpochLoader:
     def __init__(self, root_or_buildinfo: BuildInfo | str | Path, *, batch_size: int, seed: int = 0, rank: int = 0,
                  world_size: int = 1, num_workers: int = 0, shuffle_buffer: int = 256,
                  fields: tuple[str, ...] = ALL_FIELDS, hr_signed: bool = True,
-                 shard_indices: list[int] | None = None, max_epochs: int | None = None) -> None:
+                 shard_indices: list[int] | None = None, max_epochs: int | None = None,
+                 drop_empty: bool = False) -> None:
         self.stream = ShardStream(root_or_buildinfo, batch_size=batch_size, seed=seed, rank=rank,
                                   world_size=world_size, num_workers=num_workers,
                                   shuffle_buffer=shuffle_buffer, fields=fields,
-                                  hr_signed=hr_signed, shard_indices=shard_indices)
+                                  hr_signed=hr_signed, shard_indices=shard_indices,
+                                  drop_empty=drop_empty)
         self.build = self.stream.build
         self.num_workers = num_workers
         self.max_epochs = max_epochs

@@ -107,14 +107,18 @@ class ShardStream(IterableDataset):
     ``build``: a :class:`BuildInfo` or a build folder (opened here). Each batch: dict with
     the requested ``fields`` (lr (B,3,p,p) float32 [0,1]; hr (B,3,P,P) float32 [-1,1] or [0,1],
     P = build.patch_size (512 by default), p = P / build.scale (128); bins (B,3) int64; degrees
-    (B,3) float32; prompt, caption, key: lists of str) plus ``n_corrupt`` (int).
+    (B,3) float32; prompt, caption, key: lists of str) plus ``n_corrupt`` (int); with
+    ``drop_empty`` a batch whose every sample is corrupt is ``{"n_corrupt": n}`` alone.
     """
 
     def __init__(self, build: BuildInfo | str | Path, *, batch_size: int, seed: int = 0, rank: int = 0,
                  world_size: int = 1, num_workers: int = 0, shuffle_buffer: int = 256,
                  fields: tuple[str, ...] = ALL_FIELDS, hr_signed: bool = True,
-                 shard_indices: list[int] | None = None) -> None:
+                 shard_indices: list[int] | None = None, drop_empty: bool = False) -> None:
         self.build = BuildInfo.of(build)
+        # Evaluation: a batch with no good sample is yielded as {"n_corrupt": n} alone
+        # (counted, nothing scored) instead of repeating a training sample or failing.
+        self.drop_empty = drop_empty
         self.root = self.build.root
         index = self.build.shards
         chosen = range(len(index)) if shard_indices is None else shard_indices
@@ -185,7 +189,12 @@ class ShardStream(IterableDataset):
             except CorruptSample as e:
                 corrupt += 1
                 first_reason = first_reason or (f"{key}: {e}" if key is not None else str(e))
-                log.warning("skipped sample %s: %s", key, e)
+                if key is not None:
+                    log.warning("skipped sample %s: %s", key, e)
+                else:  # a sample of an unreadable shard has no key: the reason names the shard
+                    log.warning("skipped a sample: %s", e)
+        if not samples and self.drop_empty:
+            return {"n_corrupt": corrupt}
         if samples:
             self._last_good = samples[-1]
         elif self._last_good is not None:
