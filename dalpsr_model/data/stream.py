@@ -19,7 +19,7 @@ from typing import Any, Iterator
 from torch.utils.data import IterableDataset, get_worker_info
 
 from dalpsr_data.buildinfo import BuildInfo
-from dalpsr_data.schema import ShardFormatError, split_member_name
+from dalpsr_data.schema import ShardFormatError, build_command, split_member_name
 from dalpsr_data.seeding import rng_for
 from dalpsr_model.data.decode import ALL_FIELDS, CorruptSample, collate, decode_sample
 from dalpsr_model.data.plan import Segment, batches_skipped_by_worker, epoch_plan, slot_segments
@@ -39,10 +39,10 @@ def check_shards(root: Path, urls: list[str]) -> None:
     if missing:
         raise MissingShardError(
             f"{len(missing)} shard(s) listed in {root / 'index.json'} are missing, e.g. "
-            f"{missing[:3]}: copy them back or rebuild with `dalpsr-data build --out {root}`")
+            f"{missing[:3]}: copy them back, or rebuild them with `{build_command(root)}`")
 
 
-def read_segment(build: BuildInfo, seg: Segment) -> Iterator[Raw]:
+def read_segment(build: BuildInfo, seg: Segment, with_captions: bool = True) -> Iterator[Raw]:
     """Raw samples ``[start, stop)`` of one shard of ``build``; exactly ``stop - start`` items.
 
     Skipped samples are not read into memory. A truncated or unreadable tar yields
@@ -50,8 +50,9 @@ def read_segment(build: BuildInfo, seg: Segment) -> Iterator[Raw]:
     """
     path = build.shard_path(seg.url)
     if not path.is_file():
-        raise MissingShardError(f"shard {path} is missing (listed in index.json); rebuild it")
-    captions = build.captions(seg.url)
+        raise MissingShardError(f"shard {path} is missing (listed in index.json): copy it back, "
+                                f"or rebuild it with `{build_command(build.root)}`")
+    captions = build.captions(seg.url) if with_captions else {}  # only a stage that uses them
     produced, pos, key, members = 0, -1, None, {}
 
     def emit():
@@ -156,7 +157,9 @@ class ShardStream(IterableDataset):
         slot = self.rank * self.num_workers + worker
         segs = slot_segments(self.urls, self.sizes, plan, slot)
         rng = rng_for(self.seed, f"{self.epoch}/{self.rank}/{worker}", "shuffle-buffer")
-        items = shuffled((r for s in segs for r in read_segment(self.build, s)), self.shuffle_buffer, rng)
+        with_captions = "caption" in self.fields  # IRPAD does not read (or trip on) sidecars
+        items = shuffled((r for s in segs for r in read_segment(self.build, s, with_captions)),
+                         self.shuffle_buffer, rng)
         batch: list[Raw] = []
         for item in items:
             batch.append(item)
