@@ -149,6 +149,6 @@ def evaluate(cfg: EvalConfig, log: Callable[[str], None] = lambda s: None) -> di
         "per_image": {k: {m: _json_number(v) for m, v in r.items()} for k, r in per_image.items()},
         "weights_sha256": plan.weights, "versions": _versions(bool(iqa)),
     }
-    sheet = comparison_sheet(plan.pairs, cfg.sheet_images, cfg.sheet_crop) if cfg.sheet_images else None
+    sheet = comparison_sheet(plan.pairs, cfg.sheet_images, cfg.sheet_crop, failed) if cfg.sheet_images else None
     files = write_outputs(plan.out, result, means, per_image, sheet)
     return {**{k: v for k, v in result.items() if k != "per_image"}, "files": [str(f) for f in files]}
