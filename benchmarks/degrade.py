@@ -1,4 +1,4 @@
-"""Benchmark: median milliseconds per 512 patch, on one core, per stage of the degradation.
+"""Benchmark: median and mean milliseconds per 512 patch, on one core, per stage of the degradation.
 
 Input: the colour photographs bundled with scikit-image, PNG-encoded in memory (so "decode" is
 a real PNG decode; photos under 512 are reflect-padded, inside "decode"). For each patch: decode -> crop 512 -> sample_params -> apply (USM, blur, resize,
@@ -74,7 +74,11 @@ def main() -> None:
             per["total"].append(total)
             per["total_wall"].append(total_wall)
     result = {f"{s}_ms": round(1000 * statistics.median(v), 2) for s, v in per.items()}
-    result.update(patches=args.patches, threads=1, clock=args.clock, target_total_ms=60)
+    # Throughput is set by the mean: Poisson noise on a 1.5x upscaled stage 1 is a heavy tail
+    # that the median hides. "other": the triplet's time outside the named stages.
+    per["other"] = [tot - sum(per[s][i] for s in STAGES) for i, tot in enumerate(per["total"])]
+    result["mean_ms"] = {s: round(1000 * statistics.fmean(v), 2) for s, v in per.items()}
+    result.update(patches=args.patches, threads=1, clock=args.clock, target_total_ms=30)
     print(json.dumps(result))
 
 
