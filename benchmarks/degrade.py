@@ -20,6 +20,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
+from dalpsr_data.build.process_shard import keep_freed_memory  # noqa: E402
 from dalpsr_data.degradation import DegradationConfig, apply, pipeline, sample_params  # noqa: E402
 from dalpsr_data.seeding import rng_for  # noqa: E402
 
@@ -47,6 +48,7 @@ def main() -> None:
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
     pipeline.CLOCK = clock
     cv2.setNumThreads(1)
+    keep_freed_memory()  # as a build worker does
     cfg = DegradationConfig()
     photos = _photos()
     per: dict[str, list[float]] = {s: [] for s in STAGES + ("total", "total_wall")}

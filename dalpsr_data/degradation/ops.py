@@ -102,14 +102,48 @@ def blur(img: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     return cv2.filter2D(img, -1, k, borderType=cv2.BORDER_REFLECT_101)
 
 
-def _levels(x: np.ndarray) -> float:
-    """2^ceil(log2(number of unique values)) of an image already rounded to 1/255 steps."""
-    n = int(np.count_nonzero(np.bincount(np.rint(x * 255).astype(np.int64).ravel(), minlength=256)))
+def _levels(q: np.ndarray) -> float:
+    """2^ceil(log2(number of unique values)) of a uint8 image (BasicSR's Poisson level count)."""
+    n = int(np.count_nonzero(np.bincount(q.ravel(), minlength=256)))
     return float(2 ** math.ceil(math.log2(max(n, 1))))
 
 
+# Below this mean count the Poisson draw is numpy's exact sampler; above, a rounded normal
+# with the Cornish-Fisher skew term (mean, variance and third moment of Poisson(lam)), about
+# 3x faster per value. docs/degradation.md gives its measured effect.
+POISSON_EXACT_BELOW = 16.0
+
+
+def poisson_counts(rng: np.random.Generator, lam: np.ndarray) -> np.ndarray:
+    """Poisson(lam) counts as float32, lam float32 >= 0 of any shape.
+
+    lam >= POISSON_EXACT_BELOW: rint(lam + sqrt(lam) z + (z^2 - 1)/6), z ~ N(0, 1) float32
+    (total variation from Poisson below 0.01 there); smaller lam: numpy's exact sampler.
+    """
+    z = rng.standard_normal(lam.shape, dtype=np.float32)
+    k = np.sqrt(lam)
+    k *= z
+    k += lam
+    z *= z
+    z -= np.float32(1.0)
+    z *= np.float32(1.0 / 6.0)
+    k += z
+    np.rint(k, out=k)
+    np.maximum(k, np.float32(0.0), out=k)
+    small = np.flatnonzero(lam < np.float32(POISSON_EXACT_BELOW))
+    if small.size:
+        flat = k.reshape(-1)
+        flat[small] = rng.poisson(lam.reshape(-1)[small].astype(np.float64))
+    return k
+
+
 def noise_field(img: np.ndarray, p: NoiseParams) -> np.ndarray:
-    """The additive noise of one stage (BasicSR's generate_*_noise_pt), float32 like ``img``."""
+    """The additive noise of one stage (BasicSR's generate_*_noise_pt), float32 like ``img``.
+
+    Gaussian: sigma/255 * N(0, 1), (H, W, 1) when gray. Poisson: (Poisson(x v)/v - x) * scale
+    with x the image rounded to 8 bits (gray: torchvision's grayscale of it) and v the level
+    count of x, as BasicSR; counts from :func:`poisson_counts`.
+    """
     rng = np.random.Generator(np.random.PCG64(p.seed))
     h, w, c = img.shape
     if p.kind == "gaussian":
@@ -119,16 +153,15 @@ def noise_field(img: np.ndarray, p: NoiseParams) -> np.ndarray:
         return z
     if p.kind != "poisson":
         raise ValueError(f"unknown noise kind {p.kind!r}")
-    if p.gray:
-        src = (img @ _GRAY)[..., None]
-    else:
-        src = img
-    # count levels on the image rounded to 8 bits, as BasicSR does
-    x = np.clip(np.rint(src * np.float32(255.0)), 0, 255) * np.float32(1.0 / 255.0)
-    vals = _levels(x)
-    lam = x.astype(np.float64) * vals
-    out = (rng.poisson(lam) / vals).astype(np.float32)
-    return (out - x) * np.float32(p.poisson_scale)
+    src = (img @ _GRAY)[..., None] if p.gray else img
+    q = to_uint8(src)  # count levels on the image rounded to 8 bits, as BasicSR does
+    vals = _levels(q)
+    lam = q.astype(np.float32)
+    lam *= np.float32(vals / 255.0)
+    k = poisson_counts(rng, lam)
+    k -= lam  # (k/v - x) * scale = (k - x v) * scale / v
+    k *= np.float32(p.poisson_scale / vals)
+    return k.reshape(src.shape)
 
 
 def add_noise(img: np.ndarray, p: NoiseParams) -> np.ndarray:
