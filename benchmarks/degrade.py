@@ -20,6 +20,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
+from dalpsr_data.build.png import encode_png  # noqa: E402
 from dalpsr_data.build.process_shard import keep_freed_memory  # noqa: E402
 from dalpsr_data.degradation import DegradationConfig, apply, pipeline, sample_params  # noqa: E402
 from dalpsr_data.seeding import rng_for  # noqa: E402
@@ -67,7 +68,7 @@ def main() -> None:
         hr, lr = apply(gt, params, cfg, timings=t)
         for name, arr in (("png_hr", hr), ("png_lr", lr)):
             t1 = clock()
-            cv2.imencode(".png", np.ascontiguousarray(arr[..., ::-1]))
+            encode_png(arr, -1)  # the build's default encoder
             t[name] = clock() - t1
         total, total_wall = clock() - t0, time.perf_counter() - w0
         if i >= 3:

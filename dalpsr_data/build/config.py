@@ -41,7 +41,7 @@ class BuildConfig:
     strict: bool = False
     executor: str = "ray"
     max_retries: int = 2
-    png_compression: int = -1  # zlib level of cv2's PNG encoder; -1: OpenCV's defaults (fastest: 8 ms a 512 patch)
+    png_compression: int = -1  # -1: Sub filter + ISA-L deflate (2 ms a 512 patch); 0..9: cv2's encoder at that zlib level
 
     def __post_init__(self) -> None:
         if not self.sources:
@@ -59,7 +59,7 @@ class BuildConfig:
         if self.max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, got {self.max_retries}")
         if not -1 <= self.png_compression <= 9:
-            raise ValueError(f"png_compression must be -1 (OpenCV default) or in [0, 9], got {self.png_compression}")
+            raise ValueError(f"png_compression must be -1 (fast default) or in [0, 9], got {self.png_compression}")
 
 
 def load_build_configs(pipeline: str, overrides: dict[str, Any] | None = None,
