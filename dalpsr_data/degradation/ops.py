@@ -21,8 +21,8 @@ _GRAY = np.array([0.2989, 0.587, 0.114], dtype=np.float32)
 
 
 def to_float(img_u8: np.ndarray) -> np.ndarray:
-    """uint8 (H, W, 3) -> float32 in [0, 1]."""
-    return img_u8.astype(np.float32) * np.float32(1.0 / 255.0)
+    """uint8 (H, W, 3) -> float32 in [0, 1] (one pass: the cast happens inside the multiply)."""
+    return np.multiply(img_u8, np.float32(1.0 / 255.0), dtype=np.float32)
 
 
 def to_uint8(img: np.ndarray) -> np.ndarray:
@@ -44,18 +44,22 @@ def usm_sharpen(img: np.ndarray, ksize: int = 51, sigma: float = 8.0, weight: fl
     ksize x ksize Gaussian (separable, reflect-101 borders as BasicSR's filter2D).
     """
     g = cv2.getGaussianKernel(ksize, sigma, cv2.CV_32F)
+    g255 = g * np.float32(1.0 / 255.0)
     if img.dtype == np.uint8:  # fold the 1/255 into the kernel: same sums, a quarter of the reads
-        blurred = cv2.sepFilter2D(img, cv2.CV_32F, g * np.float32(1.0 / 255.0), g,
-                                  borderType=cv2.BORDER_REFLECT_101)
+        blurred = cv2.sepFilter2D(img, cv2.CV_32F, g255, g, borderType=cv2.BORDER_REFLECT_101)
         img = to_float(img)
     else:
         blurred = cv2.sepFilter2D(img, -1, g, g, borderType=cv2.BORDER_REFLECT_101)
+    h = img.shape[0]
     residual = cv2.subtract(img, blurred)
-    mask = np.greater(cv2.absdiff(img, blurred), np.float32(threshold / 255.0)).view(np.uint8)
-    soft = cv2.sepFilter2D(mask, cv2.CV_32F, g, g, borderType=cv2.BORDER_REFLECT_101)
+    # |residual| <= t, per value (inRange on one channel of H x 3W), inverted: 255 where |r| > t
+    t = float(np.float32(threshold / 255.0))
+    mask = cv2.bitwise_not(cv2.inRange(residual.reshape(h, -1), -t, t)).reshape(img.shape)
+    soft = cv2.sepFilter2D(mask, cv2.CV_32F, g255, g, borderType=cv2.BORDER_REFLECT_101)
     sharp = cv2.scaleAdd(residual, weight, img)
     np.clip(sharp, 0.0, 1.0, out=sharp)
-    return cv2.add(img, cv2.multiply(soft, cv2.subtract(sharp, img)))
+    cv2.subtract(sharp, img, dst=sharp)
+    return cv2.accumulateProduct(soft, sharp, img)  # img + soft * (sharp - img), in place
 
 
 # cv2.filter2D switches to a DFT above ~121 kernel taps, which costs as much for 13x13 as for
@@ -173,9 +177,8 @@ def add_noise(img: np.ndarray, p: NoiseParams) -> np.ndarray:
 
 def jpeg(img: np.ndarray, quality: int) -> np.ndarray:
     """libjpeg round trip at ``quality`` (BasicSR add_jpg_compression), on BGR bytes."""
-    u8 = to_uint8(img)
-    ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(u8[..., ::-1]), [int(cv2.IMWRITE_JPEG_QUALITY), int(quality)])
+    bgr = cv2.cvtColor(to_uint8(img), cv2.COLOR_RGB2BGR)  # 10x faster than a reversed-axis copy
+    ok, buf = cv2.imencode(".jpg", bgr, [int(cv2.IMWRITE_JPEG_QUALITY), int(quality)])
     if not ok:
         raise RuntimeError("cv2.imencode failed for JPEG")
-    dec = cv2.imdecode(buf, cv2.IMREAD_COLOR)
-    return to_float(np.ascontiguousarray(dec[..., ::-1]))
+    return to_float(cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB))
