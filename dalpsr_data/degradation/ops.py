@@ -13,6 +13,7 @@ import math
 
 import cv2
 import numpy as np
+from scipy import special
 
 from dalpsr_data.degradation.params import NoiseParams
 
@@ -112,6 +113,20 @@ def _levels(q: np.ndarray) -> float:
     return float(2 ** math.ceil(math.log2(max(n, 1))))
 
 
+# Normal draws by table: 16 random bits pick one of 65536 equiprobable N(0, 1) quantiles (the
+# midpoints (i + 0.5)/65536), 4x faster than numpy's ziggurat. Tails end at |z| = 4.32
+# (probability 1.5e-5 beyond), variance 0.99998; docs/degradation.md gives the measured effect.
+_NORMAL_TABLE = special.ndtri((np.arange(65536) + 0.5) / 65536).astype(np.float32)
+
+
+def standard_normal(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """float32 array of ``shape``, N(0, 1) to 16-bit quantile resolution, from ``rng``'s bytes
+    (little-endian: the same values on every platform)."""
+    n = int(np.prod(shape))
+    bits = np.frombuffer(rng.bytes(2 * n), dtype="<u2")
+    return np.take(_NORMAL_TABLE, bits).reshape(shape)
+
+
 # Below this mean count the Poisson draw is numpy's exact sampler; above, a rounded normal
 # with the Cornish-Fisher skew term (mean, variance and third moment of Poisson(lam)), about
 # 3x faster per value. docs/degradation.md gives its measured effect.
@@ -121,10 +136,10 @@ POISSON_EXACT_BELOW = 16.0
 def poisson_counts(rng: np.random.Generator, lam: np.ndarray) -> np.ndarray:
     """Poisson(lam) counts as float32, lam float32 >= 0 of any shape.
 
-    lam >= POISSON_EXACT_BELOW: rint(lam + sqrt(lam) z + (z^2 - 1)/6), z ~ N(0, 1) float32
+    lam >= POISSON_EXACT_BELOW: rint(lam + sqrt(lam) z + (z^2 - 1)/6), z from :func:`standard_normal`
     (total variation from Poisson below 0.01 there); smaller lam: numpy's exact sampler.
     """
-    z = rng.standard_normal(lam.shape, dtype=np.float32)
+    z = standard_normal(rng, lam.shape)
     k = np.sqrt(lam)
     k *= z
     k += lam
@@ -152,7 +167,7 @@ def noise_field(img: np.ndarray, p: NoiseParams) -> np.ndarray:
     h, w, c = img.shape
     if p.kind == "gaussian":
         shape = (h, w, 1) if p.gray else (h, w, c)
-        z = rng.standard_normal(shape, dtype=np.float32)
+        z = standard_normal(rng, shape)
         z *= np.float32(p.sigma / 255.0)
         return z
     if p.kind != "poisson":

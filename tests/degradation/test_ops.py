@@ -137,3 +137,16 @@ def test_poisson_counts_follow_scipys_poisson_pmf(lam):
     counts = np.bincount(np.minimum(k.astype(np.int64).ravel(), hi), minlength=hi + 1)
     tv = 0.5 * np.abs(counts / n - stats.poisson.pmf(np.arange(hi + 1), lam)).sum()
     assert tv < 0.008, tv
+
+
+def test_table_normal_matches_scipys_normal():
+    """KS distance to scipy's N(0, 1) within sampling noise, unit variance, 16-bit resolution
+    (not a coarse table), tails to 4.3, the same values from the same seed."""
+    from scipy import stats
+
+    z = ops.standard_normal(np.random.default_rng(3), (200_000, 2))
+    assert z.shape == (200_000, 2) and z.dtype == np.float32
+    assert stats.kstest(z.ravel(), "norm").statistic < 0.003
+    assert abs(float(z.mean())) < 0.005 and abs(float(z.var()) - 1.0) < 0.01
+    assert len(np.unique(z)) > 50_000 and 4.2 < float(np.abs(z).max()) < 4.4
+    np.testing.assert_array_equal(z, ops.standard_normal(np.random.default_rng(3), (200_000, 2)))
