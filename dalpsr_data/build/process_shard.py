@@ -9,6 +9,7 @@ only after the tar has been renamed into place.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,26 +53,23 @@ _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 _KEEP_BYTES = 32 << 20  # glibc's largest mmap threshold; a patch's arrays are 1-7 MB each
 
 
+@functools.cache
 def keep_freed_memory() -> None:
     """Let glibc reuse freed multi-MB arrays instead of returning them to the kernel.
 
     By default every array above ~128 KB (the threshold adapts, but trimming undoes it) is
     a fresh mmap whose pages fault in on first write: ~8 ms of a triplet's 40 (USM alone
     13.7 -> 9.4 ms, benchmarks/degrade.py). A process-wide setting, harmless elsewhere; a
-    no-op off glibc.
+    no-op off glibc. Once per process (cached): the symbol lookup is cheap, but not free.
     """
     import ctypes
-    import ctypes.util
 
-    name = ctypes.util.find_library("c")
     try:
-        libc = ctypes.CDLL(name) if name else None
-        mallopt = libc.mallopt if libc is not None else None
-    except (OSError, AttributeError):
+        mallopt = ctypes.CDLL(None).mallopt  # the running program's symbols include libc's
+    except (OSError, AttributeError, TypeError):
         return
-    if mallopt is not None:
-        mallopt(_M_MMAP_THRESHOLD, _KEEP_BYTES)
-        mallopt(_M_TRIM_THRESHOLD, 2 * _KEEP_BYTES)
+    mallopt(_M_MMAP_THRESHOLD, _KEEP_BYTES)
+    mallopt(_M_TRIM_THRESHOLD, 2 * _KEEP_BYTES)
 
 
 def _set_single_thread() -> None:
