@@ -108,8 +108,10 @@ def blur(img: np.ndarray, kernel: np.ndarray) -> np.ndarray:
 
 
 def _levels(q: np.ndarray) -> float:
-    """2^ceil(log2(number of unique values)) of a uint8 image (BasicSR's Poisson level count)."""
-    n = int(np.count_nonzero(np.bincount(q.ravel(), minlength=256)))
+    """2^ceil(log2(number of unique values)) of a uint8 image (BasicSR's Poisson level count).
+
+    cv2.calcHist: half the time of np.bincount, which first widens every byte to int64."""
+    n = int(np.count_nonzero(cv2.calcHist([q.reshape(-1, 1)], [0], None, [256], [0, 256])))
     return float(2 ** math.ceil(math.log2(max(n, 1))))
 
 
