@@ -41,19 +41,22 @@ REF_SCRIPT = next((p for p in (REPO.parent / "shared" / "tools" / "ref_degrade.p
 PROXIES = ("blur", "noise", "jpeg", "psnr", "mean")
 
 
+def _laplacian_energy(a: np.ndarray) -> float:
+    return float(np.mean(cv2.Laplacian(a, cv2.CV_64F) ** 2)) + 1e-6
+
+
 def proxies(lr: np.ndarray, gt: np.ndarray) -> dict[str, float]:
     """The five LR measures of one (LR uint8 (n, n, 3), GT uint8 (4n, 4n, 3)) pair."""
     n = lr.shape[0]
     ref = cv2.resize(gt, (n, n), interpolation=cv2.INTER_AREA).astype(np.float64)
     y = cv2.cvtColor(lr, cv2.COLOR_RGB2GRAY).astype(np.float64)
     y_ref = cv2.cvtColor(ref.astype(np.float32), cv2.COLOR_RGB2GRAY).astype(np.float64)
-    lap = lambda a: float(np.mean(cv2.Laplacian(a, cv2.CV_64F) ** 2)) + 1e-6  # noqa: E731
     noise = float(np.median(np.abs(y - cv2.medianBlur(y.astype(np.uint8), 3))))
     dx = np.abs(np.diff(y, axis=1))
     edge = dx[:, 7::8].mean() + np.abs(np.diff(y, axis=0))[7::8].mean()
     inner = dx.mean() + np.abs(np.diff(y, axis=0)).mean()
     mse = float(np.mean((lr.astype(np.float64) - ref) ** 2)) + 1e-6
-    return {"blur": float(np.log(lap(y) / lap(y_ref))), "noise": noise, "jpeg": float(edge / (inner + 1e-6)),
+    return {"blur": float(np.log(_laplacian_energy(y) / _laplacian_energy(y_ref))), "noise": noise, "jpeg": float(edge / (inner + 1e-6)),
             "psnr": 10 * float(np.log10(255 ** 2 / mse)), "mean": float(lr.mean())}
 
 
