@@ -13,6 +13,7 @@ from typing import Any
 from dalpsr_data.buildinfo import BuildInfo
 from dalpsr_data.caption.llava_io import save_vision_tower
 from dalpsr_data.config_io import ConfigError
+from dalpsr_data.outlock import holds_out_lock
 from dalpsr_model.data import EpochLoader
 from dalpsr_model.encoder_align.config import EncoderConfig
 from dalpsr_model.encoder_align.tower import (TowerHolder, check_llava_path, freeze_unused, load_llava_tower,
@@ -25,6 +26,7 @@ from dalpsr_model.training.outdir import check_out, prepare_out
 OUTPUTS = ("vision_tower/vision_tower.safetensors", "vision_tower/vision_tower.json")
 
 
+@holds_out_lock
 def train_encoder(cfg: EncoderConfig, build: BuildInfo | None = None) -> dict[str, Any]:
     """Train on ``build`` (cfg.shards, opened here when not given) and save the tower;
     returns {"result": TrainResult, "tower": path, "frozen": [...]}."""
