@@ -108,7 +108,7 @@ def gpu(args: argparse.Namespace) -> dict:
     batches = (1, 2) if smoke else (1, 4, 8)
     with tempfile.TemporaryDirectory(prefix="dalpsr-bench-sr-") as tmp:
         if smoke:
-            from dalpsr_model.controlnet.base import load_base
+            from dalpsr_model.diffusion.base import load_base
             from tests.support.tiny_sd import build_tiny_sd
 
             base = load_base(build_tiny_sd(Path(tmp) / "sd"))

@@ -33,10 +33,10 @@ from dalpsr_data.caption.ram_tagger import ram_paths
 from dalpsr_data.caption.run import run_caption
 from dalpsr_data.config_io import ConfigError, load_config, to_dict
 from dalpsr_model import recipe_outputs as outputs
-from dalpsr_model.controlnet.base import check_base_folder
 from dalpsr_model.controlnet.config import ControlNetConfig
 from dalpsr_model.controlnet import trainer as controlnet_trainer
 from dalpsr_model.controlnet.trainer import train_controlnet
+from dalpsr_model.diffusion.base import check_base_folder
 from dalpsr_model.encoder_align import trainer as encoder_trainer
 from dalpsr_model.encoder_align.trainer import EncoderConfig, train_encoder
 from dalpsr_model.irpad import trainer as irpad_trainer

@@ -19,7 +19,7 @@ from typing import Any
 
 from dalpsr_data.atomic import file_sha256, remove_orphan_temporaries, write_json_atomic
 from dalpsr_data.config_io import ConfigError, config_hash, to_dict
-from dalpsr_model.controlnet.sampling import write_grid_png
+from dalpsr_data.image_io import write_png as write_png_file
 
 from .config import RUNTIME_ONLY, SRConfig
 
@@ -39,7 +39,7 @@ def is_done(out: str | Path, key: str) -> bool:
 
 def write_png(out: str | Path, key: str, rgb: Any) -> Path:
     """(H, W, 3) uint8 -> OUT/<key>.png, atomically (parent folders created)."""
-    return write_grid_png(output_path(out, key), rgb)
+    return write_png_file(output_path(out, key), rgb)
 
 
 def clean_temporaries(out: str | Path) -> None:

@@ -27,13 +27,13 @@ import numpy as np
 from dalpsr_data.caption.config import CaptionConfig
 from dalpsr_data.caption.stage import caption_batch
 from dalpsr_data.decode import DecodedImage, DecodeError, decode_bytes
+from dalpsr_model.diffusion.tiling import tile_starts
 from dalpsr_model.irpad.augment import predict_log_probs
 from dalpsr_model.irpad.predictor import IrpadPredictor
 from dalpsr_model.irpad.prompts import bins_to_prompt
 
 from .config import SRConfig
 from .inputs import InputItem
-from .tiling import tile_starts
 
 PROMPTS_JSONL = "prompts.jsonl"
 IRPAD_CROP = 128

@@ -18,7 +18,7 @@ from typing import Any, Callable
 from dalpsr_data.caption.llava_captioner import build_models, check_llava_folder
 from dalpsr_data.caption.ram_tagger import ram_paths
 from dalpsr_data.config_io import ConfigError
-from dalpsr_model.controlnet.base import check_base_folder
+from dalpsr_model.diffusion.base import check_base_folder
 from dalpsr_model.irpad.io import read_irpad_meta
 
 from . import outputs

@@ -19,7 +19,7 @@ import torch
 
 from dalpsr_model.controlnet.model import build_controlnet
 from dalpsr_model.controlnet.step import Batch, compute_loss, step_generator
-from dalpsr_model.controlnet.text import batch_prompt_ids
+from dalpsr_model.diffusion.text import batch_prompt_ids
 
 T, BETA_START, BETA_END = 1000, 0.00085, 0.012  # SD 2.1 base scheduler_config.json
 EMPTY_PROMPT_PROB = 0.5

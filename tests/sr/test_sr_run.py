@@ -96,7 +96,7 @@ def test_batch_of_one_and_of_four_give_identical_images(sr_models, sr_config, tm
     different orders (~1e-7 relative in the UNet's first Linear, measured), which can move a
     pixel across a rounding boundary; a different seed moves pixels by tens of levels.
     """
-    import dalpsr_model.sr.sampler as sampler
+    import dalpsr_model.diffusion.sampler as sampler
 
     starts: dict[str, list] = {"b1": [], "b4": [], "seed1": []}
     real = sampler.start_point
