@@ -9,9 +9,8 @@ Commit protocol: records are appended a batch at a time and fsynced; a line is c
 once its newline is on disk. A killed run leaves at most a partial last line, which the
 next run cuts off before it appends; keys already recorded are not redone (resume).
 
-IRPAD was trained on 128 px LR crops: an LR larger than that is cut into a grid of 128 px
-crops (stride 128, the last crop anchored at the edge) and the per-type log-probabilities
-are averaged over the crops before the arg-max. Captions come from the caption stage's own
+The restoration prompt is ``IrpadPredictor.image_prompt`` (IRPAD over a grid of 128 px crops
+of the LR, log-probabilities averaged). Captions come from the caption stage's own
 ``caption_batch`` (same tagger, instruction and cleaning as `dalpsr-data caption`).
 """
 
@@ -22,22 +21,15 @@ import os
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-import numpy as np
-
 from dalpsr_data.caption.config import CaptionConfig
 from dalpsr_data.caption.stage import caption_batch
 from dalpsr_data.decode import DecodedImage, DecodeError, decode_bytes
-from dalpsr_model.diffusion.tiling import tile_starts
-from dalpsr_model.irpad.augment import predict_log_probs
 from dalpsr_model.irpad.predictor import IrpadPredictor
-from dalpsr_model.irpad.prompts import bins_to_prompt
 
 from .config import SRConfig
 from .inputs import InputItem
 
 PROMPTS_JSONL = "prompts.jsonl"
-IRPAD_CROP = 128
-CROPS_PER_CALL = 64
 
 
 class StrictInputError(RuntimeError):
@@ -88,27 +80,6 @@ def decode_item(item: InputItem, max_pixels: int) -> DecodedImage:
     return decode_bytes(data, max_pixels)
 
 
-def irpad_log_probs(predictor: Any, rgb: Any) -> Any:
-    """(3, 4) float32 per-type bin log-probabilities of one LR (H, W, 3) uint8: the mean over
-    its grid of 128 px crops (the whole image when a side is shorter)."""
-    import torch
-
-    x = torch.from_numpy(np.array(rgb)).permute(2, 0, 1).float() / 255.0
-    h, w = x.shape[-2:]
-    ch, cw = min(IRPAD_CROP, h), min(IRPAD_CROP, w)
-    crops = torch.stack([x[:, y:y + ch, x0:x0 + cw] for y in tile_starts(h, ch, 0)
-                         for x0 in tile_starts(w, cw, 0)])
-    with torch.no_grad():
-        log_probs = torch.cat([predict_log_probs(predictor.model, chunk.to(predictor.device), predictor.tta)
-                               for chunk in crops.split(CROPS_PER_CALL)])
-    return log_probs.mean(0).cpu()
-
-
-def irpad_prompt(predictor: Any, rgb: Any) -> str:
-    """Restoration prompt of one LR: the arg-max bin per type of ``irpad_log_probs``."""
-    return bins_to_prompt(irpad_log_probs(predictor, rgb).argmax(-1).tolist())
-
-
 def _record(key: str) -> dict[str, Any]:
     return {"key": key, "status": "ok", "reason": "", "size": [0, 0], "conversions": [],
             "restoration": "", "caption": "", "tags": [], "instruction": ""}
@@ -131,7 +102,7 @@ def prompt_batch(items: list[InputItem], cfg: SRConfig, predictor: Any, models: 
             img = None
         else:
             rec.update(size=list(img.size), conversions=list(img.conversions))
-            rec["restoration"] = cfg.restoration_prompt or irpad_prompt(predictor, img.rgb)
+            rec["restoration"] = cfg.restoration_prompt or predictor.image_prompt(img.rgb)
             if captions is not None:
                 rec["caption"] = captions[item.key]
         records.append(rec)

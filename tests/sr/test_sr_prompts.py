@@ -11,10 +11,9 @@ import torch
 from PIL import Image
 
 from dalpsr_data.caption.stage import caption_batch
-from dalpsr_model.irpad.augment import predict_log_probs
-from dalpsr_model.irpad.predictor import IrpadPredictor
+from dalpsr_model.irpad.predictor import IrpadPredictor, predict_log_probs
 from dalpsr_model.sr.inputs import collect_inputs
-from dalpsr_model.sr.prompts import caption_config, irpad_log_probs, read_records, run_prompts
+from dalpsr_model.sr.prompts import caption_config, read_records, run_prompts
 from tests.caption.tiny_ram import TINY_IMAGE_SIZE, build_tiny_ram
 from tests.sr.conftest import smooth_image, write_lr_folder
 from tests.support.tiny_llava import build_tiny_llava
@@ -28,11 +27,11 @@ def test_irpad_log_probs_average_a_grid_of_128px_crops(sr_models):
     crops = [x[..., y:y + 128, x0:x0 + 128] for y in (0, 72) for x0 in (0, 128, 172)]
     with torch.no_grad():
         want = torch.stack([predict_log_probs(pred.model, c, pred.tta)[0] for c in crops]).mean(0)
-    torch.testing.assert_close(irpad_log_probs(pred, rgb), want, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(pred.image_log_probs(rgb), want, rtol=1e-5, atol=1e-6)
     small = smooth_image(4, 100, 75)                     # smaller than a crop: the whole image
     xs = torch.from_numpy(small).permute(2, 0, 1).float()[None] / 255.0
     with torch.no_grad():
-        torch.testing.assert_close(irpad_log_probs(pred, small), predict_log_probs(pred.model, xs, pred.tta)[0])
+        torch.testing.assert_close(pred.image_log_probs(small), predict_log_probs(pred.model, xs, pred.tta)[0])
 
 
 def test_captions_through_the_caption_stage_and_models_freed(sr_config, tmp_path):
