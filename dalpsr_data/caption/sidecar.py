@@ -35,18 +35,10 @@ def empty_record(key: str, image: str) -> dict[str, Any]:
             "instruction": "", "caption": "", "batch_size": 0, "tag_batch_size": 0}
 
 
-def sidecar_marker(root: str | Path, tar_name: str) -> Path:
-    return schema.marker_path(schema.caption_sidecar_path(root, tar_name).with_suffix(".tar"))
-
-
-def is_captioned(root: str | Path, tar_name: str) -> bool:
-    return sidecar_marker(root, tar_name).is_file() and schema.caption_sidecar_path(root, tar_name).is_file()
-
-
 def write_records(root: str | Path, tar_name: str, records: list[dict[str, Any]]) -> Path:
     """Write one shard's records (sorted by key) atomically; returns the jsonl path.
 
-    The marker (``sidecar_marker``) is written after it by the job runner (dalpsr_data.jobs).
+    The marker (``schema.caption_marker_path``) is written after it by the job runner (dalpsr_data.jobs).
     """
     path = schema.caption_sidecar_path(root, tar_name)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -86,14 +86,16 @@ def ensure_latent_cache(build: BuildInfo | str | Path, vae: Any, vae_hash: str, 
     out.mkdir(parents=True, exist_ok=True)
     remove_orphan_temporaries(out)
 
+    def latent_file(url: str) -> Path:
+        return out / url.replace(".tar", ".safetensors")
+
     def encode_shard(url: str) -> dict[str, Any]:
         tensors, skipped = _encode_shard(vae, build.shard_path(url), batch_size, build.geometry)
-        write_bytes_atomic(out / url.replace(".tar", ".safetensors"),
-                           save(tensors, metadata={"vae_hash": vae_hash}))
+        write_bytes_atomic(latent_file(url), save(tensors, metadata={"vae_hash": vae_hash}))
         keys = sorted({k.rsplit(".", 1)[0] for k in tensors})
         return {"vae_hash": vae_hash, "shard": url, "nsamples": len(keys), "keys": keys, "skipped": skipped}
 
-    jobs = [Job(e["url"], e["url"], size=int(e["nsamples"]), marker=str(marker_path(out / e["url"])))
+    jobs = [Job(e["url"], e["url"], size=int(e["nsamples"]), marker=str(marker_path(latent_file(e["url"]))))
             for i, e in enumerate(build.shards) if i % world_size == rank]
     bar = Progress("latent cache", sum(j.size for j in jobs), "patches", enabled=progress)
     run = run_shards(jobs, encode_shard, executor="local", retries=1, progress=bar)
@@ -118,7 +120,7 @@ class LatentCache:
         self._where: dict[str, Any] = {}
         for entry in build.shards:
             target = self.dir / entry["url"].replace(".tar", ".safetensors")
-            marker = marker_path(target.with_suffix(".tar"))
+            marker = marker_path(target)
             if not marker.is_file():
                 raise FileNotFoundError(f"latent cache shard {target} is not committed: run with "
                                         f"--latent-cache so it is (re)built first")

@@ -20,6 +20,7 @@ from typing import Any
 from dalpsr_data.atomic import file_sha256, remove_orphan_temporaries, write_json_atomic
 from dalpsr_data.config_io import ConfigError, config_hash, to_dict
 from dalpsr_data.image_io import write_png as write_png_file
+from dalpsr_data.versions import package_versions
 
 from .config import RUNTIME_ONLY, SRConfig
 
@@ -79,18 +80,6 @@ def output_hash(cfg: SRConfig, models: dict[str, Any], dtype_name: str) -> str:
     return config_hash({"settings": settings, "weights": models["sha256"], "dtype": dtype_name})
 
 
-def versions() -> dict[str, str]:
-    import importlib.metadata as md
-
-    out = {}
-    for pkg in PACKAGES:
-        try:
-            out[pkg] = md.version(pkg)
-        except md.PackageNotFoundError:
-            out[pkg] = "unknown"
-    return out
-
-
 def write_run_json(cfg: SRConfig, models: dict[str, Any], device: str, dtype_name: str) -> str:
     """Check OUT is empty of other settings' results, then write OUT/run.json; returns the hash."""
     out = Path(cfg.out)
@@ -107,7 +96,7 @@ def write_run_json(cfg: SRConfig, models: dict[str, Any], device: str, dtype_nam
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(path, {"config": to_dict(cfg), "output_hash": digest, "models": models,
                              "seed": cfg.seed, "noise": "CPU torch.Generator per image, seeded by sha256(seed, key)",
-                             "device": device, "dtype": dtype_name, "versions": versions()})
+                             "device": device, "dtype": dtype_name, "versions": package_versions(PACKAGES)})
     return digest
 
 
