@@ -66,6 +66,7 @@ def _cfg(out: Path, **kw) -> SRConfig:
 def cpu_tiny(args: argparse.Namespace) -> dict:
     from dalpsr_model.sr.inputs import collect_inputs
     from dalpsr_model.sr.parallel import super_resolve_batch
+    from dalpsr_model.sr.records import PromptRecord
     from tests.sr.conftest import write_lr_folder
     from tests.support.tiny_sr import build_tiny_sr_models
 
@@ -79,7 +80,7 @@ def cpu_tiny(args: argparse.Namespace) -> dict:
                        steps=args.steps, batch_size=args.batch, progress=False)
         pipe = SRPipeline.load(cfg)
         items = collect_inputs(cfg.inputs)
-        records = {it.key: {"restoration": cfg.restoration_prompt, "caption": ""} for it in items}
+        records = {it.key: PromptRecord(it.key, restoration=cfg.restoration_prompt) for it in items}
         super_resolve_batch(pipe, items[:1], records)   # warm-up
         clock = ForwardClock(cuda=False)
         for mod, name in ((pipe.base.unet, "forward"), (pipe.controlnet, "forward"), (pipe.base.vae, "encode"),

@@ -27,16 +27,17 @@ from .config import SRConfig
 from .inputs import InputItem
 from .pipeline import SRPipeline
 from .prompts import decode_item
+from .records import PromptRecord
 from .sizes import plan_size
 
 RETRIES = 1
 
 
-def super_resolve_batch(pipe: SRPipeline, batch: list[InputItem], records: dict[str, dict[str, Any]]) -> int:
+def super_resolve_batch(pipe: SRPipeline, batch: list[InputItem], records: dict[str, PromptRecord]) -> int:
     """Decode, super-resolve and write OUT/<key>.png for one batch; returns its size."""
     recs = [records[it.key] for it in batch]
     images = [decode_item(it, pipe.cfg.max_pixels).rgb for it in batch]
-    srs = pipe(images, [r["restoration"] for r in recs], [r["caption"] for r in recs], [it.key for it in batch],
+    srs = pipe(images, [r.restoration for r in recs], [r.caption for r in recs], [it.key for it in batch],
                on_step=lambda done, total: advance(len(batch)))  # one unit of each image of the batch
     for item, sr in zip(batch, srs):
         outputs.write_png(pipe.cfg.out, item.key, sr)
@@ -49,7 +50,7 @@ def image_units(cfg: SRConfig, size: tuple[int, int], steps: int) -> int:
     return steps * tile_count(height, width, cfg.tile, cfg.tile_overlap)
 
 
-def _job_fn(payload: tuple[list[InputItem], dict[str, dict[str, Any]]], pipe: SRPipeline) -> dict[str, Any]:
+def _job_fn(payload: tuple[list[InputItem], dict[str, PromptRecord]], pipe: SRPipeline) -> dict[str, Any]:
     batch, records = payload
     return {"nsamples": super_resolve_batch(pipe, batch, records)}
 
@@ -58,12 +59,12 @@ def _load(cfg: SRConfig, device: str) -> SRPipeline:
     return SRPipeline.load(cfg, device)
 
 
-def run_pass2(cfg: SRConfig, batches: list[list[InputItem]], records: dict[str, dict[str, Any]], device: str,
+def run_pass2(cfg: SRConfig, batches: list[list[InputItem]], records: dict[str, PromptRecord], device: str,
               on_failure: Callable[[list[InputItem], str], None]) -> int:
     """Super-resolve ``batches``; ``on_failure(batch, reason)`` for each batch that failed."""
     steps = len(make_scheduler(cfg.scheduler, read_scheduler_config(cfg.base), cfg.steps).timesteps)
     jobs = [Job(id=batch[0].key, payload=(batch, {it.key: records[it.key] for it in batch}),
-                size=len(batch) * image_units(cfg, tuple(records[batch[0].key]["size"]), steps))
+                size=len(batch) * image_units(cfg, records[batch[0].key].size, steps))
             for batch in batches]
     by_id = {job.id: batches[i] for i, job in enumerate(jobs)}
 
