@@ -70,11 +70,10 @@ def prompt_batch(items: list[InputItem], cfg: SRConfig, predictor: Any, models: 
         capped, _ = caption_batch([(records[i].key, Image.fromarray(images[i].rgb), "") for i in ok],
                                   ccfg, models, sizes)
         for i, cap in zip(ok, capped):
-            if cap["status"] != "ok" and cfg.strict:
-                raise StrictInputError(f"{records[i].key}: {cap['reason']}")
-            failed = {"status": "error", "reason": cap["reason"]} if cap["status"] != "ok" else {}
-            records[i] = replace(records[i], caption=cap["caption"], tags=tuple(cap["tags"]),
-                                 instruction=cap["instruction"], **failed)
+            if not cap.ok and cfg.strict:
+                raise StrictInputError(f"{records[i].key}: {cap.reason}")
+            failed = {} if cap.ok else {"status": "error", "reason": cap.reason}
+            records[i] = replace(records[i], caption=cap.caption, tags=cap.tags, instruction=cap.instruction, **failed)
     return records
 
 

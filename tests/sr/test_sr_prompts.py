@@ -62,7 +62,7 @@ def test_captions_through_the_caption_stage_and_models_freed(sr_config, tmp_path
     direct, _ = caption_batch([(f"img{i}", Image.fromarray(smooth_image(i, *wh)), "")
                                for i, wh in enumerate([(40, 40), (48, 36)])], c, build_models(c),
                               {"tag": 4, "caption": 4})
-    assert [d["caption"] for d in direct] == [r.caption for r in records]
+    assert [d.caption for d in direct] == [r.caption for r in records]
 
 
 def test_captions_file_and_no_captions(sr_models, sr_config, tmp_path):
