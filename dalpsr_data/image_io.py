@@ -1,6 +1,6 @@
 """Writing images: RGB arrays to PNG files (reading and its rules are ``dalpsr_data.decode``).
 
-The build's shard members use their own byte-stable encoder (build/process_shard.py); this
+The build's shard members use their own byte-stable encoder (build/png.py); this
 is for the files a person looks at: SR outputs, validation grids.
 """
 
