@@ -11,7 +11,7 @@ from __future__ import annotations
 import typer
 
 from dalpsr_model.cli.options import make_stage_command
-from dalpsr_model.controlnet.base import check_base_folder
+from dalpsr_model.diffusion.base import check_base_folder
 from dalpsr_model.sr.config import SRConfig
 from dalpsr_model.sr.inputs import collect_inputs
 

@@ -9,8 +9,7 @@ import torch
 from PIL import Image
 
 from dalpsr_model.irpad.model import Irpad, IrpadArch
-from dalpsr_model.irpad.predictor import IrpadPredictor
-from dalpsr_model.irpad.augment import predict_log_probs
+from dalpsr_model.irpad.predictor import IrpadPredictor, predict_log_probs
 
 
 @pytest.fixture(scope="module")
