@@ -23,7 +23,8 @@ from dalpsr_data.buildinfo import BuildInfo
 from dalpsr_data.image_io import write_png
 from dalpsr_model.data.decode import CorruptSample, decode_sample
 from dalpsr_model.diffusion.latents import upsample_lr
-from dalpsr_model.diffusion.sampler import SamplerSettings, sample_images
+from dalpsr_model.diffusion.sampler import sample_images
+from dalpsr_model.diffusion.settings import SamplerSettings
 from dalpsr_model.sr.colorfix import DEFAULT_COLOR_FIX, color_fix
 
 from .config import ControlNetConfig

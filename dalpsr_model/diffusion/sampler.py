@@ -17,46 +17,22 @@ through the UNet together, so one unit covers every image of the batch).
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from dalpsr_data.seeding import seed_for
 from dalpsr_model.controlnet.model import predict_noise
 
 from .latents import decode, encode_lr
+from .settings import SamplerSettings
 from .text import prompt_embeddings
 from .tiling import tile_count, tiled_predict
 
 NOISE_STREAM = "sr-noise"
-SCHEDULERS = ("ddpm", "ddim", "unipc")
-NEGATIVE_PROMPT = "dotted, noise, blur, lowres, smooth"
-ADDED_PROMPT = "clean, high-resolution, 8k"
 
 # eps_fn(z (B, 4, h, w) fp32, t scalar timestep) -> eps (B, 4, h, w) fp32
 NoiseFn = Callable[[Any, Any], Any]
 # on_step(done_units, total_units), units = denoising steps x latent tiles
 StepCallback = Callable[[int, int], None]
-
-
-@dataclass(frozen=True)
-class SamplerSettings:
-    """Everything that decides the sampled latents besides the models and inputs.
-
-    The defaults are `dalpsr-sr`'s (SRConfig reads them from here); validation changes only
-    ``steps`` and ``seed``.
-    """
-
-    scheduler: str = "ddpm"          # one of SCHEDULERS
-    steps: int = 50
-    guidance: float = 5.5            # classifier-free guidance scale (1 = conditional only)
-    negative_prompt: str = NEGATIVE_PROMPT
-    added_prompt: str = ADDED_PROMPT
-    start_timestep: int = 999        # -1: the scheduler's first timestep
-    conditioning_scale: float = 1.0
-    seed: int = 0
-    tile: int = 96                   # latent cells
-    tile_overlap: int = 32
-    tile_batch: int = 16             # tiles x images per UNet call
 
 
 def image_generator(seed: int, key: str) -> Any:

@@ -13,7 +13,7 @@ from typing import Any
 
 from dalpsr_data.caption.config import RAM_VARIANTS, TORCH_DTYPES, CaptionConfig
 from dalpsr_data.config_io import ConfigError
-from dalpsr_model.diffusion.sampler import SCHEDULERS, SamplerSettings
+from dalpsr_model.diffusion.settings import SCHEDULERS, SamplerSettings
 from dalpsr_model.training.config import opt
 
 from .colorfix import COLOR_FIXES, DEFAULT_COLOR_FIX

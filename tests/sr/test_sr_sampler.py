@@ -89,7 +89,7 @@ def test_loop_equals_hand_written_recurrence(kind, sr_base, sr_controlnet, sr_co
 
 
 def test_prompt_order_restoration_caption_added(sr_base):
-    from dalpsr_model.diffusion.sampler import ADDED_PROMPT
+    from dalpsr_model.diffusion.settings import ADDED_PROMPT
     from dalpsr_model.diffusion.text import positive_ids
 
     tok = sr_base.tokenizer
