@@ -63,20 +63,20 @@ def build_dataset_tab(demo: Any, index: DatasetIndex | None, page_size: int, his
         page = gr.Number(value=1, precision=0, minimum=1, label="Page", elem_id="ds-page")
     count = gr.Markdown(elem_id="ds-count")
     gallery = gr.Gallery(label="LR thumbnails (click one)", columns=8, height="auto", allow_preview=False,
-                         format="png", elem_id="ds-gallery", object_fit="contain")
+                         format="png", elem_id="ds-gallery", object_fit="contain", fit_columns=False)
     shown = gr.State([])
     title = gr.Markdown(elem_id="ds-title")
     with gr.Row():
-        hr = gr.Image(label="HR", interactive=False, format="png", elem_id="ds-hr")
-        lr = gr.Image(label="LR (nearest x4)", interactive=False, format="png", elem_id="ds-lr")
+        hr = gr.Image(label="HR", interactive=False, format="png", elem_id="ds-hr", height=360)
+        lr = gr.Image(label="LR (nearest x4)", interactive=False, format="png", elem_id="ds-lr", height=360)
     with gr.Row():
         prompt = gr.Textbox(label="Restoration prompt", interactive=False, elem_id="ds-prompt")
         caption = gr.Textbox(label="Caption", interactive=False, elem_id="ds-caption")
     deg = gr.Dataframe(headers=["parameter", "value"], label="Degradation parameters (deg.json)",
-                       interactive=False, elem_id="ds-deg")
+                       interactive=False, elem_id="ds-deg", max_height=320)
     for path, build in zip(histograms, index.builds):
-        gr.Image(str(path), label=f"Degree histograms and bins: {build.root}", interactive=False,
-                 format="png", elem_id="ds-histograms")
+        gr.Markdown(f"**Degree histograms and samples per bin** of `{build.root}` (as `dalpsr-data stats --plot`)")
+        gr.Image(str(path), show_label=False, interactive=False, format="png", elem_id="ds-histograms")
 
     filters = [source, *bins]
     outputs = [gallery, count, page, shown]

@@ -134,10 +134,11 @@ def build_superres_tab(cfg: AppConfig, models: AppModels, workdir: Path, example
         with gr.Column(scale=1):
             with gr.Accordion("Settings (dalpsr-sr's defaults)", open=True):
                 with gr.Row():
-                    steps = gr.Number(value=d["steps"], precision=0, minimum=1, label="Steps (--steps)")
+                    steps = gr.Number(value=d["steps"], precision=0, minimum=1, label="Steps (--steps)",
+                                      elem_id="steps")
                     guidance = gr.Number(value=d["guidance"], minimum=1.0, label="CFG scale (--guidance)")
                 with gr.Row():
-                    seed = gr.Number(value=d["seed"], precision=0, minimum=0, maximum=SEED_MAX,
+                    seed = gr.Number(value=d["seed"], precision=0, minimum=0, maximum=SEED_MAX, scale=2,
                                      label="Seed (--seed)", elem_id="seed")
                     seed_btn = gr.Button("Random seed", elem_id="random-seed", size="sm")
                 scheduler = gr.Dropdown(list(SCHEDULERS), value=d["scheduler"], label="Sampler (--scheduler)")
