@@ -11,7 +11,7 @@ export TOKENIZERS_PARALLELISM ?= false
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 
-.PHONY: venv demo test test-fast bench bench-gpu clean
+.PHONY: venv demo app test test-fast bench bench-gpu clean
 
 venv: $(STAMP)
 
@@ -26,6 +26,15 @@ demo: venv
 	$(BIN)/dalpsr-data stats shards/demo
 	$(BIN)/dalpsr-data preview shards/demo --n 8 --out shards/demo/preview.png
 	@echo "Demo output: $(CURDIR)/shards/demo (index.json, report.json, preview.png)"
+
+# dalpsr-app on the demo's tiny models and build (after `make demo`), on http://127.0.0.1:7860/
+APP_MODELS := demo/models
+APP_RUNS   := demo/runs
+app: venv
+	@test -d $(APP_RUNS)/controlnet || { echo "make app: no $(APP_RUNS)/controlnet: run make demo first"; exit 2; }
+	$(BIN)/dalpsr-app --base $(APP_MODELS)/sd21-base --controlnet $(APP_RUNS)/controlnet --irpad $(APP_RUNS)/irpad \
+	  --llava $(APP_MODELS)/llava-1.5-7b-hf --ram-checkpoint $(APP_MODELS)/ram/ram_swin_large_14m.pth \
+	  --vision-tower $(APP_RUNS)/encoder/vision_tower --shards shards/demo --device cpu
 
 test: venv
 	$(BIN)/python -m pytest -q

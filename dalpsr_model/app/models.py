@@ -1,6 +1,7 @@
 """The app's models, loaded once at start through `dalpsr-sr`'s own code.
 
-    models = load_models(cfg)            # checks every folder first, like dalpsr-sr
+    checked = check_app_models(cfg)      # every folder checked first, as dalpsr-sr does
+    models = load_models(checked, cfg.offload)
     with models.pass1() as (predictor, captioner): ...   # IRPAD, RAM + LLaVA (None without --llava)
     models.pipe                           # SRPipeline: frozen SD 2.1-base + ControlNet (pass 2)
 
@@ -98,21 +99,36 @@ class AppModels:
             return self._record
 
 
-def load_models(cfg: AppConfig) -> AppModels:
-    """Check every model folder (ConfigError naming the option), then load them all."""
+@dataclass(frozen=True)
+class CheckedModels:
+    """What ``check_app_models`` found: the load configuration, device, dtype, ControlNet folder."""
+
+    sr_cfg: SRConfig
+    device: str
+    dtype: Any
+    controlnet_dir: Path
+
+
+def check_app_models(cfg: AppConfig) -> CheckedModels:
+    """Every model folder checked as `dalpsr-sr` checks them (ConfigError naming the option)."""
     sr_cfg = load_config(cfg)
     device, dtype = resolve_device(sr_cfg)
-    controlnet_dir = check_models(sr_cfg, device)
+    return CheckedModels(sr_cfg, device, dtype, check_models(sr_cfg, device))
+
+
+def load_models(checked: CheckedModels, offload: bool) -> AppModels:
+    """Load every model of a checked configuration, once."""
+    sr_cfg, device = checked.sr_cfg, checked.device
     # built for the run's device (LLaVA's dtype follows it, so captions equal dalpsr-sr's),
     # then parked on the CPU with --offload before the diffusion models load
     ccfg = caption_config(sr_cfg, "cuda" if device == "cuda" else "cpu")
-    predictor = IrpadPredictor.load(cfg.irpad, device)
+    predictor = IrpadPredictor.load(sr_cfg.irpad, device)
     captioner = build_models(ccfg) if sr_cfg.use_captions else None
-    offload = cfg.offload and device != "cpu"
+    offload = offload and device != "cpu"
     if offload:
         _place(predictor, captioner, "cpu")
         free_memory()
     pipe = SRPipeline.load(sr_cfg, device)
-    return AppModels(sr_cfg=sr_cfg, controlnet_dir=controlnet_dir, device=device,
-                     dtype_name=str(dtype).removeprefix("torch."), pipe=pipe, predictor=predictor,
+    return AppModels(sr_cfg=sr_cfg, controlnet_dir=checked.controlnet_dir, device=device,
+                     dtype_name=str(checked.dtype).removeprefix("torch."), pipe=pipe, predictor=predictor,
                      captioner=captioner, caption_cfg=ccfg, offload=offload)

@@ -24,7 +24,7 @@ from dalpsr_data.config_io import ConfigError
 from .config import AppConfig
 from .dataset import DatasetIndex
 from .examples import write_examples
-from .models import AppModels, load_models
+from .models import AppModels, check_app_models, load_models
 from .tab_dataset import build_dataset_tab
 from .tab_superres import build_superres_tab
 
@@ -67,14 +67,15 @@ def serve(cfg: AppConfig) -> None:
     """Run the app until interrupted (see the module docstring)."""
     check_port(cfg.host, cfg.port)
     index = DatasetIndex.open(cfg.shards) if cfg.shards else None
+    checked = check_app_models(cfg)
     tmp = Path(tempfile.mkdtemp(prefix="dalpsr-app-"))
     # before gradio is imported: it reads both when it loads
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     os.environ["GRADIO_TEMP_DIR"] = str(_mkdir(tmp / "gradio"))
     demo = None
     try:
-        print(f"dalpsr-app: loading models (device {cfg.device})", flush=True)
-        models = load_models(cfg)
+        print(f"dalpsr-app: loading models on {checked.device}", flush=True)
+        models = load_models(checked, cfg.offload)
         demo = build_page(cfg, models, index, tmp)
         demo.queue(max_size=cfg.queue_size, default_concurrency_limit=4)
         demo.launch(server_name=cfg.host, server_port=cfg.port, share=False, prevent_thread_lock=True,
