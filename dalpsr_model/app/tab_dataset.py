@@ -62,7 +62,7 @@ def build_dataset_tab(demo: Any, index: DatasetIndex | None, page_size: int, his
                 for t in schema.DEGRADATION_TYPES]
         page = gr.Number(value=1, precision=0, minimum=1, label="Page", elem_id="ds-page")
     count = gr.Markdown(elem_id="ds-count")
-    gallery = gr.Gallery(label="LR thumbnails (click one)", columns=8, height="auto", allow_preview=False,
+    gallery = gr.Gallery(label="LR thumbnails (click one)", columns=8, allow_preview=False,
                          format="png", elem_id="ds-gallery", object_fit="contain", fit_columns=False)
     shown = gr.State([])
     title = gr.Markdown(elem_id="ds-title")
