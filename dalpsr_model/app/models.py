@@ -61,6 +61,43 @@ def _place(predictor: Any, captioner: Any, device: str) -> None:
                 part.device = torch.device(device)
 
 
+class JobStopped(RuntimeError):
+    """The server is stopping: a job in flight gives up at its next step."""
+
+
+class JobGate:
+    """Device jobs in flight. At shutdown ``stop_and_wait`` refuses new jobs, makes ``check``
+    (called after each denoising step) raise in running ones, and waits for them to leave:
+    the process never exits while a worker thread is inside torch (that aborts it)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._active = 0
+        self.stopping = threading.Event()
+
+    def check(self) -> None:
+        if self.stopping.is_set():
+            raise JobStopped("the server is stopping")
+
+    @contextlib.contextmanager
+    def job(self) -> Iterator[None]:
+        self.check()
+        with self._cond:
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._active -= 1
+                self._cond.notify_all()
+
+    def stop_and_wait(self, timeout: float) -> bool:
+        """True when no job is left after at most ``timeout`` seconds."""
+        self.stopping.set()
+        with self._cond:
+            return self._cond.wait_for(lambda: self._active == 0, timeout)
+
+
 @dataclass
 class AppModels:
     """Everything loaded at start; ``device`` is where diffusion (and pass 1 unless offloaded) runs."""
@@ -74,6 +111,7 @@ class AppModels:
     captioner: Any  # dalpsr_data.caption.interfaces.Models, or None without --llava
     caption_cfg: Any
     offload: bool
+    jobs: JobGate = field(default_factory=JobGate, repr=False)
     _record: dict[str, Any] | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 

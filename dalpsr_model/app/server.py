@@ -29,6 +29,7 @@ from .tab_dataset import build_dataset_tab
 from .tab_superres import build_superres_tab
 
 TITLE = "DaLPSR"
+JOB_WAIT_S = 600  # at exit, how long a running job may take to reach its next step (a 2nd Ctrl-C ends at once)
 INTRO = ("x4 super-resolution with degradation-aligned language prompts: **Analyse** predicts the "
          "restoration prompt (IRPAD) and the caption (RAM + LLaVA); edit them, then **Super-resolve**.")
 
@@ -72,7 +73,7 @@ def serve(cfg: AppConfig) -> None:
     # before gradio is imported: it reads both when it loads
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     os.environ["GRADIO_TEMP_DIR"] = str(_mkdir(tmp / "gradio"))
-    demo = None
+    demo = models = None
     try:
         print(f"dalpsr-app: loading models on {checked.device}", flush=True)
         models = load_models(checked, cfg.offload)
@@ -86,6 +87,8 @@ def serve(cfg: AppConfig) -> None:
         while True:
             time.sleep(0.5)
     finally:
+        if models is not None:
+            models.jobs.stop_and_wait(JOB_WAIT_S)
         if demo is not None:
             demo.close(verbose=False)
         shutil.rmtree(tmp, ignore_errors=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Callable
@@ -69,8 +70,10 @@ def command_line(cfg: SRConfig) -> list[str]:
     return args
 
 
-def settings_record(models: AppModels, sr_cfg: SRConfig, upload: Upload, caption: str) -> dict[str, Any]:
-    """`dalpsr-sr`'s run.json for ``sr_cfg`` plus "prompts", "captions_jsonl" and "command"."""
+def settings_record(models: AppModels, sr_cfg: SRConfig, upload: Upload, caption: str,
+                    timing: dict[str, float]) -> dict[str, Any]:
+    """`dalpsr-sr`'s run.json for ``sr_cfg`` plus "prompts", "captions_jsonl", "command" and
+    "timing" (start and end of the job, seconds since the epoch)."""
     record = json.loads(json.dumps(models.record()))  # a copy: the cached record stays as it is
     line = captions_line(upload.key, caption) if caption else ""
     if line:
@@ -82,7 +85,7 @@ def settings_record(models: AppModels, sr_cfg: SRConfig, upload: Upload, caption
             "device": models.device, "dtype": models.dtype_name, "versions": versions(),
             "prompts": {"key": upload.key, "restoration": sr_cfg.restoration_prompt, "caption": caption,
                         "negative": sr_cfg.negative_prompt, "added": sr_cfg.added_prompt},
-            "captions_jsonl": line, "command": command_line(sr_cfg)}
+            "captions_jsonl": line, "command": command_line(sr_cfg), "timing": timing}
 
 
 def bicubic_x4(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -103,11 +106,17 @@ def super_resolve(models: AppModels, cfg: AppConfig, upload: Upload, restoration
         sr_cfg = request_config(cfg, upload.name, restoration, caption, **settings)
     except ConfigError as e:
         raise InputProblem(f"setting out of range: {e}") from None
+    start = time.time()
     pipe = SRPipeline(models.pipe.base, models.pipe.controlnet, sr_cfg, models.device)
+    if on_step is not None:  # until SRPipeline reports each step: the start and the end
+        on_step(0, 1)
     [sr] = pipe([upload.rgb], [restoration], [caption], [upload.key])
+    if on_step is not None:
+        on_step(1, 1)
     workdir.mkdir(parents=True, exist_ok=True)
     stem = f"{safe_stem(upload.key)}_x4"
     png = write_png(workdir, stem, sr)
     settings_path = workdir / f"{stem}.json"
-    write_json_atomic(settings_path, settings_record(models, sr_cfg, upload, caption))
+    timing = {"start": start, "end": time.time()}
+    write_json_atomic(settings_path, settings_record(models, sr_cfg, upload, caption, timing))
     return SRResult(png, settings_path, bicubic_x4(upload.rgb, (sr.shape[1], sr.shape[0])), sr)

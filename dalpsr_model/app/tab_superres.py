@@ -21,7 +21,7 @@ from dalpsr_model.sr.config import SCHEDULERS
 
 from .analyse import ACCEPTED, InputProblem, analyse, probs_table, read_upload
 from .config import AppConfig, page_defaults
-from .models import AppModels, free_memory
+from .models import AppModels, JobStopped, free_memory
 from .superres import super_resolve
 
 DEVICE_QUEUE = "device"
@@ -35,13 +35,14 @@ def _error(e: BaseException) -> Exception:
     return gr.Error(str(e), print_exception=False)
 
 
-def _run_job(fn: Any, *args: Any, **kwargs: Any) -> Any:
+def _run_job(models: AppModels, fn: Any) -> Any:
     """One device job: InputProblem -> its message; out of memory -> a message; memory freed."""
     import torch
 
     try:
-        return fn(*args, **kwargs)
-    except InputProblem as e:
+        with models.jobs.job():
+            return fn()
+    except (InputProblem, JobStopped) as e:
         raise _error(e) from None
     except torch.cuda.OutOfMemoryError:
         raise _error(RuntimeError("the GPU ran out of memory: lower the latent tile size or the steps, "
@@ -75,7 +76,7 @@ class SuperResolveTab:
             a = analyse(self.models, read_upload(path, self.cfg.max_pixels))
             return a.restoration, probs_table(a.probs), ", ".join(a.tags), a.caption
 
-        return _run_job(run)
+        return _run_job(self.models, run)
 
     def super_resolve(self, path: str | None, restoration: str, caption: str, negative: str, steps: float,
                       guidance: float, seed: float, scheduler: str, tile: float, tile_overlap: float,
@@ -91,6 +92,7 @@ class SuperResolveTab:
             progress(0.0, desc="super-resolving")
 
         def on_step(done: int, total: int) -> None:
+            self.models.jobs.check()  # a stopping server ends the job here
             if progress is not None:
                 progress((done, total), desc="denoising", unit="steps")
 
@@ -99,7 +101,7 @@ class SuperResolveTab:
             return super_resolve(self.models, self.cfg, up, restoration or "", caption or "", settings,
                                  self.workdir / uuid.uuid4().hex, on_step)
 
-        res = _run_job(run)
+        res = _run_job(self.models, run)
         return ((res.bicubic, res.sr), gr.DownloadButton(value=str(res.png), visible=True),
                 gr.DownloadButton(value=str(res.settings), visible=True))
 

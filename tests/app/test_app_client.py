@@ -114,3 +114,32 @@ def test_bad_uploads_and_settings_give_messages_and_the_server_goes_on(client, t
                        "adain", api_name="/super_resolve")
     seed = client.predict(api_name="/random_seed")
     assert isinstance(seed, (int, float)) and 0 <= seed < 2 ** 31
+
+
+def test_one_diffusion_job_at_a_time_and_the_second_visitor_waits_in_line(client, app_server, tmp_path):
+    """Two visitors click Super-resolve: the second is queued (rank shown) until the first is done."""
+    import time
+
+    from gradio_client import Client, handle_file
+    from gradio_client.utils import Status
+
+    running = (Status.PROCESSING, Status.PROGRESS, Status.ITERATING)
+    other = Client(app_server.url, verbose=False, download_files=str(tmp_path / "other"))
+    lr = tmp_path / "queue.png"
+    Image.fromarray(smooth_image(4, 32, 32)).save(lr)
+    args = (handle_file(str(lr)), "Denoise with sigma 0~0.25", "", "", 30, 5.5, 3, "ddpm", 96, 32, "adain")
+    first = client.submit(*args, api_name="/super_resolve")
+    deadline = time.monotonic() + 60
+    while first.status().code not in running and time.monotonic() < deadline:
+        time.sleep(0.05)
+    second = other.submit(*args, api_name="/super_resolve")
+    seen = []
+    while not first.done():
+        status = second.status()
+        seen.append((status.code, status.rank))
+        time.sleep(0.05)
+    assert (Status.IN_QUEUE, 0) in seen, seen[-5:]                         # first in line, told so
+    a, b = first.result(timeout=120), second.result(timeout=120)
+    ta, tb = (json.loads(open(r[2]["value"]).read())["timing"] for r in (a, b))
+    assert tb["start"] >= ta["end"] or ta["start"] >= tb["end"], "two diffusion jobs ran at once"
+    assert open(a[1]["value"], "rb").read() == open(b[1]["value"], "rb").read()
