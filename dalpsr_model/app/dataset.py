@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 from dalpsr_data import schema
-from dalpsr_data.buildinfo import BuildInfo
 from dalpsr_data.build.inspect import plot_stats
+from dalpsr_data.buildinfo import BuildInfo
 
 SMALL_MEMBERS = ("deg.json", "src.json", "prompt.txt")
 
@@ -97,7 +97,7 @@ class DatasetIndex:
         self.builds, self.samples = builds, samples
 
     @classmethod
-    def open(cls, roots: tuple[str, ...]) -> "DatasetIndex":
+    def open(cls, roots: tuple[str, ...]) -> DatasetIndex:
         builds = [BuildInfo.open(r, "--shards") for r in roots]
         samples = []
         for i, build in enumerate(builds):

@@ -23,7 +23,7 @@ import numpy as np
 from dalpsr_data.atomic import write_json_atomic
 from dalpsr_data.config_io import ConfigError, to_dict
 from dalpsr_model.sr.config import SRConfig
-from dalpsr_model.sr.outputs import output_hash, versions, write_png
+from dalpsr_model.sr.outputs import run_record, write_png
 from dalpsr_model.sr.pipeline import SRPipeline
 
 from .analyse import InputProblem, Upload
@@ -79,10 +79,7 @@ def settings_record(models: AppModels, sr_cfg: SRConfig, upload: Upload, caption
     if line:
         record["paths"]["captions"] = sr_cfg.captions
         record["sha256"]["captions"] = {sr_cfg.captions: hashlib.sha256(line.encode("utf-8")).hexdigest()}
-    return {"config": to_dict(sr_cfg), "output_hash": output_hash(sr_cfg, record, models.dtype_name),
-            "models": record, "seed": sr_cfg.seed,
-            "noise": "CPU torch.Generator per image, seeded by sha256(seed, key)",
-            "device": models.device, "dtype": models.dtype_name, "versions": versions(),
+    return {**run_record(sr_cfg, record, models.device, models.dtype_name),
             "prompts": {"key": upload.key, "restoration": sr_cfg.restoration_prompt, "caption": caption,
                         "negative": sr_cfg.negative_prompt, "added": sr_cfg.added_prompt},
             "captions_jsonl": line, "command": command_line(sr_cfg), "timing": timing}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,8 +21,6 @@ from tests.sr.conftest import smooth_image
 
 gradio_client = pytest.importorskip("gradio_client")  # the `test` extra installs it; CI never skips
 
-SETTINGS = dict(negative="blurry, noisy", steps=2, guidance=3.0, seed=1234, scheduler="ddim", tile=96,
-                tile_overlap=32, color_fix="wavelet")
 
 
 def _sr_args(models, *inputs, out, extra=()):
@@ -49,7 +48,7 @@ def test_page_png_is_dalpsr_sr_png_and_its_json_reruns_it(client, app_models, tm
     assert [row[0] for row in probs["data"]] == ["blur", "noise", "jpeg"]
     assert all(abs(sum(r) - 100) < 0.5 for r in rows)                     # each type sums to 1
     edited = caption + " over a green field"
-    slider, png, settings = client.predict(handle_file(str(lr)), restoration, edited, SETTINGS["negative"],
+    slider, png, settings = client.predict(handle_file(str(lr)), restoration, edited, "blurry, noisy",
                                            2, 3.0, 1234, "ddim", 96, 32, "wavelet", api_name="/super_resolve")
     png_path, json_path = png["value"], settings["value"]
     assert png_path.endswith("kite_x4.png") and json_path.endswith("kite_x4.json")
@@ -64,10 +63,10 @@ def test_page_png_is_dalpsr_sr_png_and_its_json_reruns_it(client, app_models, tm
     ref = CliRunner().invoke(sr_app, _sr_args(app_models, lr, out=tmp_path / "ref",
                                               extra=("--captions", str(caps))))
     assert ref.exit_code == 0, ref.output
-    assert (tmp_path / "ref" / "kite.png").read_bytes() == open(png_path, "rb").read()
+    assert (tmp_path / "ref" / "kite.png").read_bytes() == Path(png_path).read_bytes()
 
     # the settings JSON: run.json's fields + prompts, and a command line that redoes the PNG
-    record = json.loads(open(json_path, encoding="utf-8").read())
+    record = json.loads(Path(json_path).read_text(encoding="utf-8"))
     assert {"config", "output_hash", "models", "seed", "device", "dtype", "versions"} <= set(record)
     assert record["prompts"] == {"key": "kite", "restoration": restoration, "caption": edited,
                                  "negative": "blurry, noisy", "added": record["config"]["added_prompt"]}
@@ -80,7 +79,7 @@ def test_page_png_is_dalpsr_sr_png_and_its_json_reruns_it(client, app_models, tm
     assert command[:4] == ["dalpsr-sr", "kite.png", "--out", "OUT"]
     rerun = CliRunner().invoke(sr_app, command[1:])
     assert rerun.exit_code == 0, rerun.output
-    assert (work / "OUT" / "kite.png").read_bytes() == open(png_path, "rb").read()
+    assert (work / "OUT" / "kite.png").read_bytes() == Path(png_path).read_bytes()
     run = json.loads((work / "OUT" / "run.json").read_text())
     assert run["output_hash"] == record["output_hash"]
     runtime = ("progress", "batch_size")
@@ -140,6 +139,6 @@ def test_one_diffusion_job_at_a_time_and_the_second_visitor_waits_in_line(client
         time.sleep(0.05)
     assert (Status.IN_QUEUE, 0) in seen, seen[-5:]                         # first in line, told so
     a, b = first.result(timeout=120), second.result(timeout=120)
-    ta, tb = (json.loads(open(r[2]["value"]).read())["timing"] for r in (a, b))
+    ta, tb = (json.loads(Path(r[2]["value"]).read_text())["timing"] for r in (a, b))
     assert tb["start"] >= ta["end"] or ta["start"] >= tb["end"], "two diffusion jobs ran at once"
-    assert open(a[1]["value"], "rb").read() == open(b[1]["value"], "rb").read()
+    assert Path(a[1]["value"]).read_bytes() == Path(b[1]["value"]).read_bytes()
