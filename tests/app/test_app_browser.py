@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -57,11 +58,16 @@ def _shots(tmp_path: Path) -> Path:
     return folder
 
 
-def _upload(pg, path: Path) -> None:
-    """As a visitor does: clear the file box when it holds a file, then pick ``path``."""
+def _clear(pg) -> None:
+    """Empty the file box when it holds a file (its input exists only while it is empty)."""
     clear = pg.locator("#lr-file button[aria-label='Clear']")
     if clear.count():
         clear.click()
+
+
+def _upload(pg, path: Path) -> None:
+    """As a visitor does: clear the file box, then pick ``path``."""
+    _clear(pg)
     pg.locator("#lr-file input[type=file]").set_input_files(str(path))
 
 
@@ -90,25 +96,24 @@ def test_bad_uploads_show_a_message_and_the_next_upload_works(page, tmp_path):
 def test_analyse_edit_super_resolve_download(page, tmp_path):
     from playwright.sync_api import expect
 
-    lr = tmp_path / "harbour.png"
-    Image.fromarray(smooth_image(9, 40, 32)).save(lr)
-    _upload(page, lr)
-    page.locator("#lr-info").filter(has_text="harbour.png: 40 x 32 px").wait_for()
+    _clear(page)
+    page.get_by_role("button", name="chelsea_lr.png").click()    # an embedded sample photo, degraded
+    page.locator("#lr-info").filter(has_text="chelsea_lr.png: 128 x 128 px").wait_for()
     page.fill("#steps input", "2")
     page.click("#analyse")
     caption = page.locator("#caption textarea")
     expect(caption).not_to_have_value("", timeout=TIMEOUT_MS)
     expect(page.locator("#restoration textarea")).to_have_value(
-        __import__("re").compile("^Deblur with sigma"))
-    caption.fill("a small harbour with boats, edited")
+        re.compile("^Deblur with sigma"))
+    caption.fill("a cat with striped fur lying on a rug, edited")
     page.click("#super-resolve")
     page.locator("#slider img").first.wait_for()
     with page.expect_download() as info:
         page.click("#download-png")
     saved = tmp_path / info.value.suggested_filename
     info.value.save_as(saved)
-    assert saved.name == "harbour_x4.png"
-    assert Image.open(saved).size == (160, 128)                         # 4x the LR
+    assert saved.name == "chelsea_lr_x4.png"
+    assert Image.open(saved).size == (512, 512)                         # 4x the LR
     page.screenshot(path=str(_shots(tmp_path) / "app-superres.png"), full_page=True)
     assert page.elsewhere == [], "the page must not reach any other machine"
 

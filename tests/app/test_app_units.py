@@ -1,0 +1,85 @@
+"""Pieces of `dalpsr-app` that need no server: the job gate used at shutdown, the request's
+`dalpsr-sr` configuration, deg.json as table rows."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from dalpsr_data.config_io import ConfigError
+from dalpsr_model.app.config import AppConfig, request_config
+from dalpsr_model.app.dataset import deg_rows
+from dalpsr_model.app.models import JobGate, JobStopped
+from dalpsr_model.app.superres import command_line, safe_stem
+
+
+def test_job_gate_stops_running_jobs_at_their_next_step_and_waits_for_them():
+    gate, steps, left = JobGate(), [], threading.Event()
+
+    def job():
+        try:
+            with gate.job():
+                for i in range(1000):
+                    gate.check()
+                    steps.append(i)
+                    time.sleep(0.01)
+        except JobStopped:
+            left.set()
+
+    t = threading.Thread(target=job)
+    t.start()
+    while not steps:
+        time.sleep(0.01)
+    assert gate.stop_and_wait(timeout=10)
+    assert left.is_set() and len(steps) < 1000
+    with pytest.raises(JobStopped):      # no new job once stopping
+        with gate.job():
+            pass
+    t.join()
+
+
+def test_job_gate_wait_times_out_while_a_job_stays():
+    gate, inside, release = JobGate(), threading.Event(), threading.Event()
+
+    def job():
+        with gate.job():
+            inside.set()
+            release.wait()
+
+    t = threading.Thread(target=job)
+    t.start()
+    inside.wait()
+    assert gate.stop_and_wait(timeout=0.2) is False
+    release.set()
+    t.join()
+    assert gate.stop_and_wait(timeout=1)
+
+
+def test_request_config_is_the_dalpsr_sr_config_of_the_request():
+    cfg = AppConfig(base="b", controlnet="c", irpad="i", max_pixels=1000)
+    sr = request_config(cfg, "my photo.jpg", "Deblur with sigma 0~0.25", "a cat", steps=7, tile=64,
+                        tile_overlap=16, seed=5, color_fix="none", guidance=2.0, scheduler="unipc",
+                        negative_prompt="")
+    assert sr.inputs == ("my photo.jpg",) and sr.captions == "my photo.captions.jsonl" and not sr.no_captions
+    assert (sr.steps, sr.tile, sr.tile_overlap, sr.seed, sr.max_pixels) == (7, 64, 16, 5, 1000)
+    assert sr.restoration_prompt == "Deblur with sigma 0~0.25" and sr.negative_prompt == ""
+    args = command_line(sr)
+    assert args[:4] == ["dalpsr-sr", "my photo.jpg", "--out", "OUT"]
+    pairs = dict(zip(args[4::2], args[5::2]))
+    assert pairs["--steps"] == "7" and pairs["--scheduler"] == "unipc" and pairs["--max-pixels"] == "1000"
+    assert pairs["--negative-prompt"] == "" and "--no-captions" not in args
+    none = request_config(cfg, "x.png", "Denoise with sigma 0~0.25", "")
+    assert none.no_captions and not none.captions and "--no-captions" in command_line(none)
+    with pytest.raises(ConfigError, match="--tile-overlap"):
+        request_config(cfg, "x.png", "r", "", tile=8, tile_overlap=8)
+    with pytest.raises(ValueError, match="not page settings"):
+        request_config(cfg, "x.png", "r", "", out="/etc")
+
+
+def test_deg_rows_and_safe_stems():
+    assert deg_rows({"bins": {"blur": 3}, "params": {"stage1": {"sigma": 0.123456}}, "usm": True}) == [
+        ["bins.blur", "3"], ["params.stage1.sigma", "0.1235"], ["usm", "True"]]
+    assert safe_stem("../../etc/passwd") == "etc_passwd"
+    assert safe_stem("été photo") == "t_photo" and safe_stem("...") == "image"
