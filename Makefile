@@ -21,11 +21,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
+# The whole loop on the sample photos and a tiny random-weight kit, every stage through its
+# command (dalpsr_model/demo.py); everything goes under demo/, and a rerun reuses finished stages.
 demo: venv
-	$(BIN)/dalpsr-data build --sources samples --pipeline pipelines/demo.yaml --out shards/demo --workers 2 --overwrite
-	$(BIN)/dalpsr-data stats shards/demo
-	$(BIN)/dalpsr-data preview shards/demo --n 8 --out shards/demo/preview.png
-	@echo "Demo output: $(CURDIR)/shards/demo (index.json, report.json, preview.png)"
+	$(BIN)/python -m dalpsr_model.demo
 
 # dalpsr-app on the demo's tiny models and build (after `make demo`), on http://127.0.0.1:7860/
 APP_MODELS := demo/models

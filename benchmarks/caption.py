@@ -74,7 +74,7 @@ def compare(root: Path, cfg: CaptionConfig, models: Models, n: int) -> dict:
 def cpu_tiny(args: argparse.Namespace) -> dict:
     from tests.caption.conftest import write_tiny_build
     from tests.caption.tiny_ram import TINY_IMAGE_SIZE, build_tiny_ram
-    from tests.support.tiny_llava import build_tiny_llava
+    from dalpsr_model.models.tiny_llava import build_tiny_llava
 
     from dalpsr_data.caption.llava_captioner import build_models
 
@@ -113,7 +113,7 @@ def gpu_7b(args: argparse.Namespace) -> dict:
     from dalpsr_data.caption.ram.model import RamModel
     from tests.caption.conftest import write_tiny_build
     from tests.caption.tiny_ram import tiny_arch
-    from tests.support.tiny_llava import _train_tokenizer
+    from dalpsr_model.models.tiny_llava import _train_tokenizer
 
     sizes = SIZES_SMOKE if args.smoke else SIZES_7B
     device = "cpu" if args.smoke else "cuda"

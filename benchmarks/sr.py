@@ -109,7 +109,7 @@ def gpu(args: argparse.Namespace) -> dict:
     with tempfile.TemporaryDirectory(prefix="dalpsr-bench-sr-") as tmp:
         if smoke:
             from dalpsr_model.controlnet.base import load_base
-            from tests.support.tiny_sd import build_tiny_sd
+            from dalpsr_model.models.tiny_sd import build_tiny_sd
 
             base = load_base(build_tiny_sd(Path(tmp) / "sd"))
         else:

@@ -44,7 +44,7 @@ def sd21_base_random(tokenizer_dir: Path, device: str, dtype: torch.dtype):
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
     from dalpsr_model.controlnet.base import SDBase
-    from tests.support.tiny_sd import SD21_SCHEDULER, write_tokenizer
+    from dalpsr_model.models.tiny_sd import SD21_SCHEDULER, write_tokenizer
 
     unet = UNet2DConditionModel(
         sample_size=64, in_channels=4, out_channels=4, layers_per_block=2,
@@ -70,7 +70,7 @@ def sd21_base_random(tokenizer_dir: Path, device: str, dtype: torch.dtype):
 
 def tiny_base(folder: Path):
     from dalpsr_model.controlnet.base import load_base
-    from tests.support.tiny_sd import build_tiny_sd
+    from dalpsr_model.models.tiny_sd import build_tiny_sd
 
     return load_base(build_tiny_sd(folder / "tiny"))
 

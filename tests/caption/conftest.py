@@ -20,7 +20,7 @@ from dalpsr_data import schema
 from dalpsr_data.atomic import write_json_atomic
 from dalpsr_data.caption.config import CaptionConfig
 from tests.caption.tiny_ram import TINY_IMAGE_SIZE, build_tiny_ram
-from tests.support.tiny_llava import build_tiny_llava
+from dalpsr_model.models.tiny_llava import build_tiny_llava
 
 
 def _png(arr: np.ndarray) -> bytes:

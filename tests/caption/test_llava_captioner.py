@@ -14,7 +14,7 @@ from dalpsr_data.caption.instruction import build_instruction, clean_answer, lla
 from dalpsr_data.caption.llava_captioner import LlavaCaptioner
 from dalpsr_data.config_io import ConfigError
 from dalpsr_data.caption.llava_io import find_vision_tower, load_vision_tower, save_vision_tower
-from tests.support.tiny_llava import build_tiny_llava
+from dalpsr_model.models.tiny_llava import build_tiny_llava
 
 INSTRUCTIONS = ["Describe this image.", "Describe this image and its style around the following tags: flower, lotus.",
                 "Describe.", "tags: dog, car, tree, sky, water", "Describe this image.", "x"]

@@ -1,12 +1,9 @@
-"""A small random RAM / RAM++ checkpoint in the official layout, for tests.
+"""Tiny random RAM / RAM++ checkpoints in the official layout for the caption tests.
 
-The keys, shapes and weight ties are the ones the official recognize-anything model
-classes produce (recorded in ``reference/ram_reference.json`` by
-``reference/make_ram_reference.py``, Swin-L geometry at 224 px with small widths, 12
-tags), not derived from this project's own module names. The file is saved the way the
-official ``.pth`` files are: ``{'model': state_dict, 'optimizer': ..., 'epoch': ...}``
-with the BLIP ``tag_encoder`` / ``text_decoder`` tensors, zero-filled position-index and
-attention-mask buffers, and (by default) the older ``vision_multi`` name of the head.
+The writer is the package's (dalpsr_data/caption/ram/tiny.py); the tests use the 224 px
+cases of ``reference/ram_reference.json`` (RAM and RAM++ key specs recorded from the
+official code) and add the faults the loader must report: a config object that
+weights-only loading refuses, a RAM++ export without ``reweight_scale``.
 """
 
 from __future__ import annotations
@@ -14,10 +11,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import torch
-
 from dalpsr_data.caption.ram.arch import RamArch
-from tests.caption.reference.make_ram_reference import TAGS, load_reference, official_state_dict, write_tag_files
+from dalpsr_data.caption.ram.tiny import TAGS, official_state_dict, write_tag_files, write_tiny_ram
+from tests.caption.reference.make_ram_reference import load_reference
 
 TINY_IMAGE_SIZE = 224
 TINY_TAGS = list(TAGS)
@@ -46,17 +42,13 @@ def build_tiny_ram(folder: str | Path, variant: str = "ram", seed: int = 0, conf
     ``config_object`` adds an ``argparse.Namespace`` entry that weights-only loading refuses.
     """
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    state = official_state_dict(official_spec(variant), seed)
-    if vision_multi:
-        state = {k.replace("tagging_head", "vision_multi"): v for k, v in state.items()}
-    if drop_reweight_scale:
-        state.pop("reweight_scale")
-    ckpt: dict = {"model": state, "optimizer": {"state": {}, "param_groups": [{"lr": 1e-4, "params": [0]}]},
-                  "epoch": 3}
-    if config_object:
-        ckpt["config"] = argparse.Namespace(vit="swin_l", image_size=TINY_IMAGE_SIZE)
-    path = folder / f"{variant}_tiny.pth"
-    torch.save(ckpt, path)
-    write_tag_files(folder, thresholds)
+    extra = {"config": argparse.Namespace(vit="swin_l", image_size=TINY_IMAGE_SIZE)} if config_object else None
+    path = write_tiny_ram(folder / f"{variant}_tiny.pth", seed, official_spec(variant), vision_multi, extra,
+                          drop=("reweight_scale",) if drop_reweight_scale else ())
+    if thresholds is not None:
+        write_tag_files(folder, thresholds)
     return path
+
+
+__all__ = ["DESCRIPTIONS_PER_TAG", "TINY_IMAGE_SIZE", "TINY_LABEL_WIDTH", "TINY_TAGS", "build_tiny_ram",
+           "official_spec", "official_state_dict", "tiny_arch"]

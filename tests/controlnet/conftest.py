@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.fake_build import write_fake_build
-from tests.support.tiny_sd import build_tiny_sd
+from dalpsr_model.models.tiny_sd import build_tiny_sd
 
 
 @pytest.fixture(scope="session")

@@ -32,7 +32,7 @@ FLOW_PRESET = {
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
     from tests.caption.tiny_ram import build_tiny_ram
-    from tests.support.tiny_llava import build_tiny_llava
+    from dalpsr_model.models.tiny_llava import build_tiny_llava
 
     root = tmp_path_factory.mktemp("flow_models")
     return build_tiny_llava(root / "llava"), build_tiny_ram(root / "ram")

@@ -26,7 +26,7 @@ from tests.caption.conftest import write_tiny_build
 from tests.caption.tiny_ram import TINY_IMAGE_SIZE, build_tiny_ram
 from tests.dataset_build.conftest import make_good_folder
 from tests.support.fake_build import write_fake_build
-from tests.support.tiny_llava import build_tiny_llava
+from dalpsr_model.models.tiny_llava import build_tiny_llava
 
 REPO = Path(__file__).resolve().parents[2]
 RESUME_LINE = "interrupted; rerun the same command to resume"

@@ -17,7 +17,7 @@ from dalpsr_model.sr.inputs import collect_inputs
 from dalpsr_model.sr.prompts import caption_config, irpad_log_probs, read_records, run_prompts
 from tests.caption.tiny_ram import TINY_IMAGE_SIZE, build_tiny_ram
 from tests.sr.conftest import smooth_image, write_lr_folder
-from tests.support.tiny_llava import build_tiny_llava
+from dalpsr_model.models.tiny_llava import build_tiny_llava
 
 
 def test_irpad_log_probs_average_a_grid_of_128px_crops(sr_models):

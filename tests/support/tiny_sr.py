@@ -2,7 +2,7 @@
 
 ``build_tiny_sr_models(root)`` returns {"base", "controlnet", "irpad"}:
 
-    root/sd21base/                     tiny SD 2.1-base (tests/support/tiny_sd.py)
+    root/sd21base/                     tiny SD 2.1-base (dalpsr_model/models/tiny_sd.py)
     root/controlnet-run/controlnet/    latent ControlNet (dalpsr_model.controlnet.model), the
                                        output folder of `dalpsr-train controlnet`
     root/irpad-run/                    irpad.safetensors + irpad.json (save_irpad)
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.support.tiny_sd import build_tiny_sd
+from dalpsr_model.models.tiny_sd import build_tiny_sd
 
 
 def build_tiny_sr_models(root: str | Path, seed: int = 0) -> dict[str, Path]:

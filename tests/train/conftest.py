@@ -21,7 +21,7 @@ def even_build(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_llava_dir(tmp_path_factory):
-    from tests.support.tiny_llava import build_tiny_llava
+    from dalpsr_model.models.tiny_llava import build_tiny_llava
 
     return build_tiny_llava(tmp_path_factory.mktemp("tiny_llava"))
 
@@ -32,7 +32,7 @@ def tiny_sd_text_dir(tmp_path_factory):
     import torch
     from transformers import CLIPTextConfig, CLIPTextModel
 
-    from tests.support.tiny_sd import CROSS_ATTENTION_DIM, MAX_LENGTH, write_tokenizer
+    from dalpsr_model.models.tiny_sd import CROSS_ATTENTION_DIM, MAX_LENGTH, write_tokenizer
 
     folder = tmp_path_factory.mktemp("tiny_sd_text")
     vocab = write_tokenizer(folder / "tokenizer")

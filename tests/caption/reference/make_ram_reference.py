@@ -1,7 +1,8 @@
 """Reference RAM / RAM++ tags and probabilities from the official recognize-anything code.
 
 Produces ``ram_reference.json`` beside this file. The project's tests regenerate the same
-checkpoints WITHOUT the official code (``official_state_dict`` below: the official keys,
+checkpoints WITHOUT the official code (``official_state_dict`` of
+dalpsr_data/caption/ram/tiny.py: the official keys,
 shapes and weight ties recorded in the JSON, values drawn from one seeded torch Generator
 in key order), load them with the project's loader and compare with the probabilities the
 official inference computed here.
@@ -29,23 +30,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import tempfile
-from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 
+# The tags, thresholds (1.0 switches a tag off, as ten lines of the released
+# ram_tag_list_threshold.txt do) and the seeded drawing of the values are the package's
+# tiny-RAM writer's: the reference is made for exactly the checkpoints it writes.
+from dalpsr_data.caption.ram.tiny import TAGS, THRESHOLDS, official_state_dict, write_tag_files
+
 OFFICIAL_COMMIT = "7cb804a8609e9f4b1a50b7f31436d2df40bb9481"
 REFERENCE_JSON = Path(__file__).with_name("ram_reference.json")
-# Tag list and thresholds given to both implementations. 1.0 switches a tag off
-# (ten such lines in the released ram_tag_list_threshold.txt).
-TAGS = ["flower", "lotus", "water", "sky", "building", "dog", "car", "tree", "body", "cocktail table",
-        "grass", "road"]
-THRESHOLDS = [0.5, 0.6, 1.0, 0.55, 0.45, 0.65, 0.5, 0.7, 1.0, 0.6, 0.4, 0.5]
 EMBED_DIM = 12  # Swin-L uses 192; heads 6/12/24/48 -> 2 channels per head
 SWIN = {384: dict(window_size=12), 224: dict(window_size=7)}
 DEPTHS, HEADS = [2, 2, 18, 2], [6, 12, 24, 48]
@@ -57,7 +56,6 @@ CASES = {f"{variant}_swinl{size}": dict(variant=variant, image_size=size, seed=s
                                                   ("ram_plus", 224)])}
 IMAGE_SEED = 1234
 IMAGE_SIZES = [(384, 384), (300, 200), (97, 131), (512, 320)]  # (width, height)
-BUFFERS = ("relative_position_index", "attn_mask", "position_ids")
 
 
 def make_images(seed: int = IMAGE_SEED) -> list[Image.Image]:
@@ -74,53 +72,6 @@ def make_images(seed: int = IMAGE_SEED) -> list[Image.Image]:
         noise = rng.integers(-12, 13, (h, w, 3), dtype=np.int64)
         images.append(Image.fromarray(np.clip(big + noise, 0, 255).astype(np.uint8)))
     return images
-
-
-def write_tag_files(folder: Path, thresholds: list[float] | None = None) -> tuple[Path, Path]:
-    """The official file names (ram_tag_list.txt, ram_tag_list_threshold.txt) in ``folder``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    tag_list, thr = folder / "ram_tag_list.txt", folder / "ram_tag_list_threshold.txt"
-    tag_list.write_text("\n".join(TAGS) + "\n", encoding="utf-8")
-    thr.write_text("\n".join(str(v) for v in (thresholds or THRESHOLDS)) + "\n", encoding="utf-8")
-    return tag_list, thr
-
-
-def _draw(key: str, shape: list[int], gen: torch.Generator) -> torch.Tensor:
-    """One float tensor: LayerNorm gains near 1, small biases, weights ~ N(0, 1/fan_in), a wide fc."""
-    z = torch.randn(shape, generator=gen, dtype=torch.float32)
-    if not shape:  # RAM++ reweight_scale
-        return math.log(1 / 0.07) + 0.1 * z
-    if "norm" in key.lower() and key.endswith(".weight"):
-        return 1.0 + 0.1 * z
-    if key.endswith(".bias"):
-        return 0.05 * z
-    if "relative_position_bias_table" in key:
-        return 0.5 * z
-    if key == "label_embed":
-        return z
-    if key == "fc.weight":  # spread the logits so tags fall on both sides of their thresholds
-        return 4.0 * z / math.sqrt(shape[1])
-    return z / math.sqrt(math.prod(shape[1:]))
-
-
-def official_state_dict(spec: list[list], seed: int) -> "OrderedDict[str, torch.Tensor]":
-    """The checkpoint's ``'model'`` entry from a recorded key spec.
-
-    ``spec`` rows are ``[key, shape, dtype, tied_to]``. Buffers (relative position index,
-    attention masks, position ids) are zeros: both loaders drop or never use them. A key
-    tied to an earlier one (the official model shares tagging-head weights with its
-    tag encoder) gets that tensor's values, as a saved tied model does.
-    """
-    gen = torch.Generator().manual_seed(seed)
-    out: OrderedDict[str, torch.Tensor] = OrderedDict()
-    for key, shape, dtype, tied in spec:
-        if tied:
-            out[key] = out[tied].clone()
-        elif any(b in key for b in BUFFERS) or dtype != "float32":
-            out[key] = torch.zeros(shape, dtype=getattr(torch, dtype))
-        else:
-            out[key] = _draw(key, shape, gen)
-    return out
 
 
 def load_reference() -> dict:

@@ -2,8 +2,8 @@
 
 ``build_tiny_llava(folder)`` writes what ``LlavaForConditionalGeneration.from_pretrained``
 and ``AutoProcessor.from_pretrained`` read from a local folder (config, safetensors
-weights, tokenizer files, image-processor and processor configs), so tests exercise the
-production loading path without a download. The tokenizer is a byte-level BPE trained
+weights, tokenizer files, image-processor and processor configs, the chat template), so
+tests and the tiny kit exercise the production loading path without a download. The tokenizer is a byte-level BPE trained
 in memory on a few sentences; ``<image>`` is a special token and padding is on the left
 (batched generation needs prompts right-aligned).
 
@@ -25,6 +25,18 @@ PATCH_SIZE = 8
 # Larger than the usual 0.02 so that random weights give captions that depend on the
 # image and the instruction (near-constant outputs would make batch tests vacuous).
 INIT_STD = 0.3
+
+# chat_template.json of llava-hf/llava-1.5-7b-hf (the version with the {% generation %} tag,
+# the model repository's PR #29); tests/caption/reference/llava15_chat_template.json keeps the
+# same string as the tests' independent copy.
+CHAT_TEMPLATE = (
+    "{% for message in messages %}{% if message['role'] != 'system' %}{{ message['role'].upper() + ': '}}"
+    "{% endif %}{# Render all images first #}{% for content in message['content'] | selectattr('type', "
+    "'equalto', 'image') %}{{ '<image>\\n' }}{% endfor %}{# Render all text next #}{% if message['role'] != "
+    "'assistant' %}{% for content in message['content'] | selectattr('type', 'equalto', 'text') %}"
+    "{{ content['text'] + ' '}}{% endfor %}{% else %}{% for content in message['content'] | selectattr('type', "
+    "'equalto', 'text') %}{% generation %}{{ content['text'] + ' '}}{% endgeneration %}{% endfor %}{% endif %}"
+    "{% endfor %}{% if add_generation_prompt %}{{ 'ASSISTANT:' }}{% endif %}")
 
 _CORPUS = [
     "USER: <image>\nDescribe this image and its style in a very detailed manner. ASSISTANT:",
@@ -95,6 +107,7 @@ def build_tiny_llava(folder: str | Path, seed: int = 0) -> Path:
         size={"shortest_edge": IMAGE_SIZE}, crop_size={"height": IMAGE_SIZE, "width": IMAGE_SIZE})
     processor = LlavaProcessor(
         image_processor=image_processor, tokenizer=tokenizer, patch_size=PATCH_SIZE,
-        vision_feature_select_strategy="default", num_additional_image_tokens=1)
+        vision_feature_select_strategy="default", num_additional_image_tokens=1,
+        chat_template=CHAT_TEMPLATE)
     processor.save_pretrained(folder)
     return folder

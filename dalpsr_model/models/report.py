@@ -1,0 +1,53 @@
+"""What one `dalpsr-models check` of a model found: its files (size, sha256), facts, problems."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dalpsr_data.atomic import file_sha256
+
+
+@dataclass
+class Report:
+    """What one model check found: ``files`` are (path, bytes, sha256) rows."""
+
+    kind: str
+    path: Path
+    files: list[tuple[Path, int, str]] = field(default_factory=list)
+    found: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def add_file(self, path: Path) -> None:
+        self.files.append((path, path.stat().st_size, file_sha256(path)))
+
+    def read_json(self, path: Path, what_to_do: str) -> dict[str, Any] | None:
+        """The parsed file, or None with a problem line (missing or not JSON)."""
+        if not path.is_file():
+            self.problems.append(f"{path}: missing; {what_to_do}")
+            return None
+        self.add_file(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as e:
+            self.problems.append(f"{path}: not valid JSON ({e}); {what_to_do}")
+            return None
+        if not isinstance(data, dict):
+            self.problems.append(f"{path}: not a JSON object; {what_to_do}")
+            return None
+        return data
+
+
+def check_safetensors(report: Report, path: Path, what_to_do: str) -> int:
+    """Tensor count of a safetensors file read by its header (no tensor data, no pickle); 0 on a problem."""
+    from safetensors import safe_open
+
+    report.add_file(path)
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return len(list(f.keys()))
+    except Exception as e:  # safetensors raises its own error types for a bad header
+        report.problems.append(f"{path}: unreadable safetensors file ({str(e).splitlines()[0]}); {what_to_do}")
+        return 0
