@@ -26,14 +26,12 @@ $(STAMP): pyproject.toml
 demo: venv
 	$(BIN)/python -m dalpsr_model.demo
 
-# dalpsr-app on the demo's tiny models and build (after `make demo`), on http://127.0.0.1:7860/
-APP_MODELS := demo/models
-APP_RUNS   := demo/runs
+# dalpsr-app on the demo's tiny models, runs and build (after `make demo`), on http://127.0.0.1:7860/
 app: venv
-	@test -d $(APP_RUNS)/controlnet || { echo "make app: no $(APP_RUNS)/controlnet: run make demo first"; exit 2; }
-	$(BIN)/dalpsr-app --base $(APP_MODELS)/sd21-base --controlnet $(APP_RUNS)/controlnet --irpad $(APP_RUNS)/irpad \
-	  --llava $(APP_MODELS)/llava-1.5-7b-hf --ram-checkpoint $(APP_MODELS)/ram/ram_swin_large_14m.pth \
-	  --vision-tower $(APP_RUNS)/encoder/vision_tower --shards shards/demo --device cpu
+	@test -f demo/runs/recipe.json || { echo "make app: no demo/runs/recipe.json: run make demo first"; exit 2; }
+	$(BIN)/dalpsr-app --base demo/models/sd21-base --controlnet demo/runs/controlnet --irpad demo/runs/irpad \
+	  --llava demo/models/llava-1.5-7b-hf --ram-checkpoint demo/models/ram/ram_swin_large_14m.pth \
+	  --vision-tower demo/runs/encoder/vision_tower --caption-max-new-tokens 16 --shards demo/shards --device cpu
 
 test: venv
 	$(BIN)/python -m pytest -q

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
+from dalpsr_model.models.tiny_llava import build_tiny_llava
 from tests.caption.tiny_ram import TINY_IMAGE_SIZE, build_tiny_ram
 from tests.support.fake_build import write_fake_build
-from tests.support.tiny_llava import build_tiny_llava
 from tests.support.tiny_sr import build_tiny_sr_models
 
 ROOT = Path(__file__).resolve().parents[2]
