@@ -18,6 +18,8 @@ from .dataset import DatasetIndex
 
 ANY = "any"
 BIN_CHOICES = [ANY, *(str(b) for b in range(schema.NUM_BINS))]
+GRID_COLUMNS = 8
+ROW_PX = 155  # one row of thumbnails at 1280 px wide: the grid is sized to a page, not to a fixed default
 
 
 class DatasetTab:
@@ -62,7 +64,9 @@ def build_dataset_tab(demo: Any, index: DatasetIndex | None, page_size: int, his
                 for t in schema.DEGRADATION_TYPES]
         page = gr.Number(value=1, precision=0, minimum=1, label="Page", elem_id="ds-page")
     count = gr.Markdown(elem_id="ds-count")
-    gallery = gr.Gallery(label="LR thumbnails (click one)", columns=8, allow_preview=False,
+    rows = -(-page_size // GRID_COLUMNS)
+    gallery = gr.Gallery(label="LR thumbnails (click one)", columns=GRID_COLUMNS, height=rows * ROW_PX + 50,
+                         allow_preview=False,
                          format="png", elem_id="ds-gallery", object_fit="contain", fit_columns=False)
     shown = gr.State([])
     title = gr.Markdown(elem_id="ds-title")
