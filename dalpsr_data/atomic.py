@@ -30,7 +30,9 @@ def fsync_dir(path: Path) -> None:
 def atomic_open(path: str | Path, mode: str = "wb") -> Iterator[IO[Any]]:
     """Open ``.tmp-<name>.<pid>`` for writing; on clean exit fsync and rename to ``path``.
 
-    On an exception the temporary file is removed and the target is left untouched.
+    On an exception the temporary file is removed and the target is left untouched, also
+    when closing the file fails again (a full disk raises ENOSPC on the flush and again on
+    the close of the error path).
     """
     path = Path(path)
     tmp = path.with_name(f"{TMP_PREFIX}{path.name}.{os.getpid()}")
@@ -44,10 +46,20 @@ def atomic_open(path: str | Path, mode: str = "wb") -> Iterator[IO[Any]]:
         os.replace(tmp, path)
         fsync_dir(path.parent)
     except BaseException:
+        _discard(f, tmp)
+        raise
+
+
+def _discard(f: IO[Any], tmp: Path) -> None:
+    """Close ``f`` and remove ``tmp``, whatever the close raises: its buffered bytes cannot be
+    written (that error is the one being raised already); io closes the descriptor anyway."""
+    try:
         f.close()
+    except OSError:
+        pass
+    finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
-        raise
 
 
 @contextlib.contextmanager

@@ -23,7 +23,7 @@ from typing import Any, Iterator
 from dalpsr_data import schema
 from dalpsr_data.config_io import ConfigError
 
-CAPTION_MODES = ("required", "optional", "captioned_only")
+CAPTION_MODES = ("required", "optional", "captioned_only", "ignore")
 
 
 class MissingBuildError(schema.ShardFormatError, ConfigError):
@@ -61,7 +61,7 @@ def _read_geometry(root: Path) -> tuple[Geometry, str]:
         return geometry, str(meta.get("plan_hash", ""))
     except (ValueError, TypeError, AttributeError) as e:
         raise schema.ShardFormatError(f"{path}: unreadable ({e}); rebuild with "
-                                      f"`dalpsr-data build --out {root}`") from e
+                                      f"`{schema.build_command(root)}`") from e
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ class BuildInfo:
                      else "missing" if not root.is_dir() else "not a build folder")
             given = f"{option} {root}: " if option else ""
             raise MissingBuildError(f"{given}{root / schema.INDEX_JSON} not found: {root} is {state} (run "
-                                    f"`dalpsr-data build --out {root}` to make or finish the build)")
+                                    f"`{schema.build_command(root)}` to make or finish the build)")
         index = schema.read_index(root)
         geometry, plan_hash = _read_geometry(root)
         return cls(root, tuple(index["shardlist"]), geometry, plan_hash)
@@ -143,14 +143,15 @@ class BuildInfo:
         Shards in index order (or ``shard_indices``), samples in tar order; members as in
         ``schema.iter_tar_samples``. ``captions``: "required" (an uncaptioned shard or a sample
         without a record is a ShardFormatError naming what to run), "optional" (record {} when
-        there is none) or "captioned_only" (samples without a record are skipped).
+        there is none), "captioned_only" (samples without a record are skipped) or "ignore"
+        (the sidecars are not read: record {}).
         """
         if captions not in CAPTION_MODES:
             raise ValueError(f"captions must be one of {CAPTION_MODES}, got {captions!r}")
         chosen = range(len(self.shards)) if shard_indices is None else shard_indices
         for i in chosen:
             url = self.shards[i]["url"]
-            records = self.captions(url)
+            records = self.captions(url) if captions != "ignore" else {}
             if not records and captions == "required":
                 raise schema.ShardFormatError(f"{url} in {self.root} has no committed caption sidecar: "
                                               f"run `dalpsr-data caption {self.root}` first")

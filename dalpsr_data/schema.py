@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import tarfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
@@ -70,15 +71,52 @@ def caption_sidecar_path(root: str | Path, tar_name: str) -> Path:
     return Path(root) / CAPTIONS_DIR / (tar_name.removesuffix(".tar") + ".jsonl")
 
 
+def build_command(root: str | Path) -> str:
+    """The ``dalpsr-data build`` command that makes (or finishes, or repairs: a rerun rebuilds
+    missing shards) the build in ``root``, from the configuration its build.json records; a
+    template to fill in when there is none."""
+    root = str(root)
+    try:
+        with open(Path(root) / BUILD_JSON, encoding="utf-8") as f:
+            config = json.load(f)["config"]
+        build, patches = config["build"], config.get("patches") or {}
+        args = ["dalpsr-data", "build", "--sources", ",".join(build["sources"]),
+                "--data-root", str(build["data_root"]), "--out", root,
+                "--pipeline", str(build["pipeline"]), "--seed", str(build["seed"]),
+                "--shard-size", str(build["shard_size"])]
+        if build.get("limit") is not None:
+            args += ["--limit", str(build["limit"])]
+        if "per_image" in patches:
+            args += ["--patches-per-image", str(patches["per_image"])]
+        if patches.get("repeat_crops"):
+            args.append("--repeat-crops")
+        return shlex.join(args)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return f"dalpsr-data build --sources <your sources> --out {shlex.quote(root)}"
+
+
+def _json_error(path: Path, e: ValueError) -> str:
+    """'<path>: line L: <what>' for a JSON file that does not parse."""
+    where = f"line {e.lineno}: " if isinstance(e, json.JSONDecodeError) else ""
+    what = e.msg if isinstance(e, json.JSONDecodeError) else str(e)
+    return f"{path}: {where}not valid JSON ({what})"
+
+
 def read_index(root: str | Path) -> dict[str, Any]:
     """Load and validate ``index.json`` of a finished build."""
     path = Path(root) / INDEX_JSON
     if not path.is_file():
         raise ShardFormatError(
             f"{path} not found: the build in {root} is missing or unfinished "
-            f"(run `dalpsr-data build --out {root}` to finish it)")
-    with open(path, encoding="utf-8") as f:
-        index = json.load(f)
+            f"(run `{build_command(root)}` to finish it)")
+    try:
+        with open(path, encoding="utf-8") as f:
+            index = json.load(f)
+    except ValueError as e:  # e.g. a 0-byte file: the build rewrites it once every shard is in
+        raise ShardFormatError(f"{_json_error(path, e)}: rerun `{build_command(root)}` to "
+                               f"write it again") from None
+    if not isinstance(index, dict):
+        raise ShardFormatError(f"{path}: not a build index (a JSON object with 'shardlist')")
     shards = index.get("shardlist")
     if not isinstance(shards, list):
         raise ShardFormatError(f"{path}: no 'shardlist' list")
@@ -146,8 +184,14 @@ def read_caption_sidecar(root: str | Path, tar_name: str) -> dict[str, dict[str,
         return {}
     out: dict[str, dict[str, Any]] = {}
     with open(path, encoding="utf-8") as f:
-        for line in f:
+        for n, line in enumerate(f, 1):
             if line.strip():
-                rec = json.loads(line)
-                out[rec["key"]] = rec
+                try:
+                    rec = json.loads(line)
+                    out[rec["key"]] = rec
+                except (ValueError, KeyError, TypeError) as e:
+                    what = e.msg if isinstance(e, json.JSONDecodeError) else f"no 'key' ({e!r})"
+                    raise ShardFormatError(
+                        f"{path}: line {n}: not a caption record ({what}): restore the file, or "
+                        f"caption again with `dalpsr-data caption {root} --overwrite`") from None
     return out

@@ -32,6 +32,7 @@ from dalpsr_data.caption.llava_captioner import check_llava_folder
 from dalpsr_data.caption.ram_tagger import ram_paths
 from dalpsr_data.caption.run import run_caption
 from dalpsr_data.config_io import ConfigError, load_config, to_dict
+from dalpsr_data.outlock import holds_out_lock
 from dalpsr_model import recipe_outputs as outputs
 from dalpsr_model.controlnet.base import check_base_folder
 from dalpsr_model.controlnet.config import ControlNetConfig
@@ -199,6 +200,7 @@ def _run_stage(stage: Stage, build: BuildInfo) -> dict[str, Any]:
     return {"step": result.step, "last_loss": _finite(result.last_loss)}
 
 
+@holds_out_lock
 def run_recipe(rc: RecipeConfig, plan: Plan | None = None) -> dict[str, Any]:
     """Run the plan (made here when not given); returns (and writes to OUT/recipe.json)
     one entry per stage: action (ran / reused / skipped), path, why, and its results."""

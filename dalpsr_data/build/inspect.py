@@ -73,7 +73,7 @@ def _plan_hash(root: Path) -> str:
     path = root / schema.BUILD_JSON
     if not path.is_file():
         raise ConfigError(f"{root} is not a build folder (no {schema.BUILD_JSON}): "
-                          f"run `dalpsr-data build --out {root}` first")
+                          f"run `{schema.build_command(root)}` first")
     with open(path, encoding="utf-8") as f:
         return json.load(f)["plan_hash"]
 
@@ -109,7 +109,7 @@ def collect_stats(root: str | Path) -> dict[str, Any]:
 
 def iter_samples(root: str | Path) -> Iterator[tuple[str, dict[str, bytes]]]:
     """Samples of a finished build in index order: (key, raw members)."""
-    for key, members, _ in BuildInfo.open(root).iter_samples():
+    for key, members, _ in BuildInfo.open(root).iter_samples(captions="ignore"):
         yield key, members
 
 

@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from dalpsr_data import schema
-from dalpsr_data.atomic import TMP_PREFIX
+from dalpsr_data.atomic import TMP_PREFIX, remove_orphan_temporaries
 from dalpsr_data.config_io import ConfigError
 
 _SHARD_FILE = re.compile(r"^shard-\d{6}(\.tar|\.done\.json)$")
 _CAPTION_FILE = re.compile(r"^shard-\d{6}(\.jsonl|\.done\.json)$")
-CAPTION_JSON = "caption.json"  # dalpsr_data.caption.run writes it beside the sidecars
+CAPTION_JSON = "caption.json"  # dalpsr_data.caption.run writes it (and report.json) beside the sidecars
 _BUILD_JSONS = (schema.BUILD_JSON, schema.INDEX_JSON, schema.REPORT_JSON)
 
 
@@ -40,9 +40,12 @@ def is_build_folder(out: Path) -> bool:
     return _json_has(out / schema.BUILD_JSON, "plan_hash", "output_config")
 
 
-def _own_caption_files(captions: Path) -> list[Path]:
-    return [p for p in captions.iterdir() if p.is_file() and (
-        _CAPTION_FILE.match(p.name) or p.name == CAPTION_JSON or p.name.startswith(TMP_PREFIX))]
+def own_caption_files(captions: Path) -> list[Path]:
+    """What a caption run writes in ``captions``: sidecars, markers, caption.json, report.json
+    and temporaries (regular files only, sorted)."""
+    return sorted(p for p in captions.iterdir() if p.is_file() and not p.is_symlink() and (
+        _CAPTION_FILE.match(p.name) or p.name in (CAPTION_JSON, schema.REPORT_JSON)
+        or p.name.startswith(TMP_PREFIX)))
 
 
 def _own_files(out: Path) -> list[Path]:
@@ -57,7 +60,7 @@ def _own_files(out: Path) -> list[Path]:
             own.append(p)
     captions = out / schema.CAPTIONS_DIR
     if captions.is_dir() and not captions.is_symlink():
-        own += _own_caption_files(captions)
+        own += own_caption_files(captions)
     return own
 
 
@@ -69,7 +72,7 @@ def foreign_entries(out: Path) -> list[str]:
         if p.name in own or p.name.startswith("."):
             continue
         if p.name == schema.CAPTIONS_DIR and p.is_dir() and not p.is_symlink():
-            ours = {q.name for q in _own_caption_files(p)}
+            ours = {q.name for q in own_caption_files(p)}
             names += [f"{p.name}/{q.name}" for q in sorted(p.iterdir()) if q.name not in ours]
             continue
         names.append(p.name + ("/" if p.is_dir() else ""))
@@ -100,6 +103,7 @@ def _probe_writable(out: Path) -> None:
             f.flush()
             os.fsync(f.fileno())
     except OSError as e:
+        remove_orphan_temporaries(out)  # a full disk: the partial files of a failed run go
         raise ConfigError(f"output folder {out} is not writable ({e.strerror or e}): "
                           f"choose another --out or free space/permissions") from None
     finally:

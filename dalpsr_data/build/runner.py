@@ -23,6 +23,7 @@ from dalpsr_data.build.report import is_committed, make_report, read_marker, wri
 from dalpsr_data.config_io import ConfigError, to_dict
 from dalpsr_data.degradation import DegradationConfig
 from dalpsr_data.jobs import Job, ShardStats, run_shards
+from dalpsr_data.outlock import output_lock
 from dalpsr_data.patches import PatchConfig
 from dalpsr_data.progress import Progress
 from dalpsr_data.ray_runtime import RayUnreachable, check_reachable
@@ -57,15 +58,42 @@ def _build_json(cfg: BuildConfig, patch_cfg: PatchConfig, deg_cfg: Any, plan: Bu
             "schema": {"members": list(schema.SAMPLE_MEMBERS), "version": 1}}
 
 
+def remove_worker_temporaries(out: Path, wait: float = 2.0, settle: float = 0.5,
+                              every: float = 0.1) -> list[str]:
+    """After an interrupt: remove the ``.tmp-`` files the stopped workers were writing.
+
+    A worker killed with its Ray (SIGKILL on shutdown) never runs its own clean-up, and one
+    still dying may leave a file a moment later: sweep every ``every`` s until a sweep
+    after ``settle`` s finds nothing, for at most ``wait`` s (0: one sweep, the local
+    executor's case: no worker). This run holds the folder's lock, so every temporary
+    there is one of its own workers'.
+    """
+    removed: list[str] = []
+    t0 = time.monotonic()
+    while True:
+        found = [p.name for p in remove_orphan_temporaries(out)]
+        removed += found
+        elapsed = time.monotonic() - t0
+        if (not found and elapsed >= min(settle, wait)) or elapsed >= wait:
+            return removed
+        time.sleep(every)
+
+
 def run_build(cfg: BuildConfig, patch_cfg: PatchConfig | None = None, deg_cfg: Any = None, *,
               progress: bool = False, shard_fn: Callable = process_shard) -> BuildResult:
     """Build (or resume) the shards of ``cfg`` into ``cfg.out``.
 
     ``patch_cfg``/``deg_cfg`` default to the dataclass defaults. Raises ConfigError (bad or
     changed configuration, unusable output folder), SourceLayoutError (missing source),
-    BuildFailed (shards failing after retries, or skips under ``strict``).
+    BuildFailed (shards failing after retries, or skips under ``strict``), OutputLocked
+    (another run is writing ``cfg.out``).
     """
+    with output_lock(cfg.out):  # before the orphan sweep below: it would take a live run's files
+        return _run_build(cfg, patch_cfg, deg_cfg, progress, shard_fn)
 
+
+def _run_build(cfg: BuildConfig, patch_cfg: PatchConfig | None, deg_cfg: Any, progress: bool,
+               shard_fn: Callable) -> BuildResult:
     t0 = time.perf_counter()
     patch_cfg = patch_cfg or PatchConfig()
     deg_cfg = deg_cfg or DegradationConfig()
@@ -99,9 +127,13 @@ def run_build(cfg: BuildConfig, patch_cfg: PatchConfig | None = None, deg_cfg: A
         if isinstance(outcome, ShardStats):
             result.built.append(outcome.id)
 
-    run = run_shards(jobs, shard_fn, executor=cfg.executor, retries=cfg.max_retries,
-                     committed=lambda job: job.id in done_before, address=cfg.address, num_cpus=cfg.workers or os.cpu_count(),
-                     max_in_flight=cfg.workers or None, progress=bar, on_done=on_done)
+    try:
+        run = run_shards(jobs, shard_fn, executor=cfg.executor, retries=cfg.max_retries,
+                         committed=lambda job: job.id in done_before, address=cfg.address, num_cpus=cfg.workers or os.cpu_count(),
+                         max_in_flight=cfg.workers or None, progress=bar, on_done=on_done)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the workers are being stopped
+        remove_worker_temporaries(out, wait=2.0 if cfg.executor == "ray" else 0.0)
+        raise
     result.resumed, result.failed = list(run.skipped), run.failures
     markers = [m for s in plan.shards if (m := read_marker(out, s.name)) is not None
                and m.get("plan_hash") == plan.plan_hash]

@@ -13,7 +13,8 @@ ENV_RAM = "DALPSR_RAM_CHECKPOINT"
 ENV_LLAVA = "DALPSR_LLAVA"
 # Options that change how fast the work runs but not what is written: a resumed run
 # may change them (captions do not depend on batch size under greedy decoding).
-RUNTIME_ONLY = ("gpus", "address", "batch_size", "tag_batch_size", "retries", "cpus_per_actor", "device")
+RUNTIME_ONLY = ("gpus", "address", "batch_size", "tag_batch_size", "retries", "cpus_per_actor", "device",
+                "overwrite")
 # --dtype (resolved) -> torch attribute name, for RAM and LLaVA alike (torch is imported by
 # the model loaders, not by this config module).
 TORCH_DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
@@ -47,6 +48,8 @@ class CaptionConfig:
     tag_batch_size: int = opt(32, "Images per RAM forward.")
     retries: int = opt(2, "Times a failing shard is redone (it raised, or its actor died).")
     cpus_per_actor: int = opt(1, "CPU slots reserved per Ray actor.")
+    overwrite: bool = opt(False, "Delete the earlier captions of BUILD (sidecars, markers, caption.json) "
+                                 "and caption every shard again; other files stay.")
 
     def __post_init__(self) -> None:
         choices = {"tagger": ("ram", "none"), "ram_variant": ("ram", "ram_plus"), "image": ("lr", "hr"),

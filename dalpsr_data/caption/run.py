@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from dalpsr_data import schema
 from dalpsr_data.atomic import remove_orphan_temporaries, write_json_atomic
+from dalpsr_data.build.outdir import own_caption_files
 from dalpsr_data.caption.config import RUNTIME_ONLY, CaptionConfig
 from dalpsr_data.caption.interfaces import ModelFactory, Models
 from dalpsr_data.caption.llava_captioner import build_models, check_llava_folder
@@ -22,6 +23,7 @@ from dalpsr_data.caption.sidecar import is_captioned, sidecar_marker
 from dalpsr_data.caption.stage import process_shard
 from dalpsr_data.config_io import ConfigError, to_dict
 from dalpsr_data.jobs import Job, JobFailure, RayActors, ShardStats, run_shards
+from dalpsr_data.outlock import output_lock
 from dalpsr_data.progress import Progress
 
 CAPTION_JSON = "caption.json"
@@ -88,7 +90,7 @@ def write_caption_json(root: Path, cfg: CaptionConfig) -> str:
             what = _changed(old.get("config", {}), to_dict(cfg)) \
                 or f"output hash {old.get('output_hash', '?')[:12]} != {output_hash[:12]}"
             raise ConfigError(f"{path.parent} holds captions made with other settings ({what}): "
-                              f"rerun with the same options, or delete {path.parent} to start over")
+                              f"rerun with the same options, or add --overwrite to caption again")
     write_json_atomic(path, {"config": to_dict(cfg), "output_hash": output_hash,
                              "models": _model_ids(cfg), "versions": _versions()})
     return output_hash
@@ -105,10 +107,28 @@ def run_caption(root: str | Path, cfg: CaptionConfig, executor: str = "ray",
     summary's ``failed_shards`` lists shards that still failed; the CLI exits non-zero then.
     """
 
-    root = Path(root)
-    cfg = cfg.resolved()
+    with output_lock(root, "BUILD"):  # one caption (or build) run at a time in the folder
+        return _run_caption(Path(root), cfg.resolved(), executor, factory, progress, on_shard)
+
+
+def clear_captions(root: Path) -> list[Path]:
+    """``--overwrite``: remove what a caption run wrote in ``root/captions`` (the sidecars,
+    their markers, caption.json, report.json, temporaries); other files stay."""
+    captions_dir = root / schema.CAPTIONS_DIR
+    if not captions_dir.is_dir() or captions_dir.is_symlink():
+        return []
+    removed = own_caption_files(captions_dir)
+    for p in removed:
+        p.unlink()
+    return removed
+
+
+def _run_caption(root: Path, cfg: CaptionConfig, executor: str, factory: ModelFactory | None,
+                 progress: bool, on_shard: Callable | None) -> dict[str, Any]:
     shards = check_inputs(root, cfg)
     captions_dir = root / schema.CAPTIONS_DIR
+    if cfg.overwrite:
+        clear_captions(root)
     captions_dir.mkdir(exist_ok=True)
     remove_orphan_temporaries(captions_dir)
     output_hash = write_caption_json(root, cfg)

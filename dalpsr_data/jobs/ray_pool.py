@@ -9,6 +9,7 @@ Retries are counted here on the driver, never by Ray, so the two paths count ali
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter, deque
 from typing import Any, Callable, Sequence
 
@@ -95,6 +96,12 @@ def run_on_ray(jobs: Sequence[Job], fn: Callable[..., Any], finish: Finish, *, r
                         idle.append(actor)
                     finish(ShardStats.of(job, result, seconds, attempts[job.id]))
         poll(counts)  # the last word of the counts (the bar's final position)
+    except BaseException:  # Ctrl-C/SIGTERM: on a cluster the tasks would otherwise run on
+        for ref, (_, actor) in running.items():
+            if actor is None:
+                with contextlib.suppress(Exception):  # the interrupt is what must surface
+                    ray.cancel(ref, force=True)
+        raise
     finally:
         for actor in idle + [a for _, a in running.values() if a is not None]:
             ray.kill(actor, no_restart=True)

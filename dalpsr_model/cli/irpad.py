@@ -17,6 +17,10 @@ def run(cfg: IrpadConfig) -> None:
                ", ".join(f"{k} {v:.3f}" for k, v in m["accuracy"].items()))
     for k, rows in m["confusion"].items():
         typer.echo(f"confusion {k} (rows true bin, cols predicted): {rows}")
+    bad = m["corrupt_samples"]
+    if bad["train_skips"] or bad["held_out"]:  # each one is also a warning line above
+        typer.echo(f"corrupt samples skipped: {bad['train_skips']} in training (over all epochs), "
+                   f"{bad['held_out']} held out (see eval.json)")
     typer.echo(f"saved {cfg.out}/irpad.safetensors, irpad.json, eval.json")
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from dalpsr_data.atomic import commit_dir, fresh_temporary_dir, write_json_atomic
 from dalpsr_data.buildinfo import BuildInfo
 from dalpsr_data.config_io import to_dict
+from dalpsr_data.outlock import holds_out_lock
 from dalpsr_model.data import CorruptSample, EpochLoader
 from dalpsr_model.training.accel import effective_precision, make_accelerator, seed_everything
 from dalpsr_model.training.loop import StepOutput, Trainer, make_optimizer, make_scheduler
@@ -99,6 +100,7 @@ def save_final(cfg: ControlNetConfig, controlnet: Any, ema: Any | None) -> Path:
     return out / "controlnet"
 
 
+@holds_out_lock
 def train_controlnet(cfg: ControlNetConfig, build: BuildInfo | None = None) -> Any:
     """Train (or resume) the ControlNet on ``build`` (cfg.shards, opened here when not given);
     returns the common ``TrainResult``."""

@@ -15,6 +15,7 @@ from torch.utils.data import DataLoader
 
 from dalpsr_data.buildinfo import BuildInfo
 from dalpsr_data.config_io import ConfigError
+from dalpsr_data.interrupt import ignore_stop_signals
 from dalpsr_model.data.decode import ALL_FIELDS
 from dalpsr_model.data.stream import ShardStream
 
@@ -28,11 +29,13 @@ class EpochLoader:
     def __init__(self, root_or_buildinfo: BuildInfo | str | Path, *, batch_size: int, seed: int = 0, rank: int = 0,
                  world_size: int = 1, num_workers: int = 0, shuffle_buffer: int = 256,
                  fields: tuple[str, ...] = ALL_FIELDS, hr_signed: bool = True,
-                 shard_indices: list[int] | None = None, max_epochs: int | None = None) -> None:
+                 shard_indices: list[int] | None = None, max_epochs: int | None = None,
+                 drop_empty: bool = False) -> None:
         self.stream = ShardStream(root_or_buildinfo, batch_size=batch_size, seed=seed, rank=rank,
                                   world_size=world_size, num_workers=num_workers,
                                   shuffle_buffer=shuffle_buffer, fields=fields,
-                                  hr_signed=hr_signed, shard_indices=shard_indices)
+                                  hr_signed=hr_signed, shard_indices=shard_indices,
+                                  drop_empty=drop_empty)
         self.build = self.stream.build
         self.num_workers = num_workers
         self.max_epochs = max_epochs
@@ -81,7 +84,8 @@ class EpochLoader:
         # the dropout/noise stream of the training step. The stream itself uses no torch RNG.
         gen = torch.Generator().manual_seed(self.stream.seed * 1009 + self.epoch)
         dl = DataLoader(self.stream, batch_size=None, num_workers=self.num_workers, generator=gen,
-                        persistent_workers=False, prefetch_factor=2 if self.num_workers else None)
+                        persistent_workers=False, prefetch_factor=2 if self.num_workers else None,
+                        worker_init_fn=ignore_stop_signals)  # the trainer stops them after its checkpoint
         for batch in dl:
             self.batches_done += 1
             self.corrupt += int(batch["n_corrupt"])

@@ -19,7 +19,7 @@ from typing import Any, Iterator
 from torch.utils.data import IterableDataset, get_worker_info
 
 from dalpsr_data.buildinfo import BuildInfo
-from dalpsr_data.schema import ShardFormatError, split_member_name
+from dalpsr_data.schema import ShardFormatError, build_command, split_member_name
 from dalpsr_data.seeding import rng_for
 from dalpsr_model.data.decode import ALL_FIELDS, CorruptSample, collate, decode_sample
 from dalpsr_model.data.plan import Segment, batches_skipped_by_worker, epoch_plan, slot_segments
@@ -39,10 +39,10 @@ def check_shards(root: Path, urls: list[str]) -> None:
     if missing:
         raise MissingShardError(
             f"{len(missing)} shard(s) listed in {root / 'index.json'} are missing, e.g. "
-            f"{missing[:3]}: copy them back or rebuild with `dalpsr-data build --out {root}`")
+            f"{missing[:3]}: copy them back, or rebuild them with `{build_command(root)}`")
 
 
-def read_segment(build: BuildInfo, seg: Segment) -> Iterator[Raw]:
+def read_segment(build: BuildInfo, seg: Segment, with_captions: bool = True) -> Iterator[Raw]:
     """Raw samples ``[start, stop)`` of one shard of ``build``; exactly ``stop - start`` items.
 
     Skipped samples are not read into memory. A truncated or unreadable tar yields
@@ -50,8 +50,9 @@ def read_segment(build: BuildInfo, seg: Segment) -> Iterator[Raw]:
     """
     path = build.shard_path(seg.url)
     if not path.is_file():
-        raise MissingShardError(f"shard {path} is missing (listed in index.json); rebuild it")
-    captions = build.captions(seg.url)
+        raise MissingShardError(f"shard {path} is missing (listed in index.json): copy it back, "
+                                f"or rebuild it with `{build_command(build.root)}`")
+    captions = build.captions(seg.url) if with_captions else {}  # only a stage that uses them
     produced, pos, key, members = 0, -1, None, {}
 
     def emit():
@@ -107,14 +108,18 @@ class ShardStream(IterableDataset):
     ``build``: a :class:`BuildInfo` or a build folder (opened here). Each batch: dict with
     the requested ``fields`` (lr (B,3,p,p) float32 [0,1]; hr (B,3,P,P) float32 [-1,1] or [0,1],
     P = build.patch_size (512 by default), p = P / build.scale (128); bins (B,3) int64; degrees
-    (B,3) float32; prompt, caption, key: lists of str) plus ``n_corrupt`` (int).
+    (B,3) float32; prompt, caption, key: lists of str) plus ``n_corrupt`` (int); with
+    ``drop_empty`` a batch whose every sample is corrupt is ``{"n_corrupt": n}`` alone.
     """
 
     def __init__(self, build: BuildInfo | str | Path, *, batch_size: int, seed: int = 0, rank: int = 0,
                  world_size: int = 1, num_workers: int = 0, shuffle_buffer: int = 256,
                  fields: tuple[str, ...] = ALL_FIELDS, hr_signed: bool = True,
-                 shard_indices: list[int] | None = None) -> None:
+                 shard_indices: list[int] | None = None, drop_empty: bool = False) -> None:
         self.build = BuildInfo.of(build)
+        # Evaluation: a batch with no good sample is yielded as {"n_corrupt": n} alone
+        # (counted, nothing scored) instead of repeating a training sample or failing.
+        self.drop_empty = drop_empty
         self.root = self.build.root
         index = self.build.shards
         chosen = range(len(index)) if shard_indices is None else shard_indices
@@ -152,7 +157,9 @@ class ShardStream(IterableDataset):
         slot = self.rank * self.num_workers + worker
         segs = slot_segments(self.urls, self.sizes, plan, slot)
         rng = rng_for(self.seed, f"{self.epoch}/{self.rank}/{worker}", "shuffle-buffer")
-        items = shuffled((r for s in segs for r in read_segment(self.build, s)), self.shuffle_buffer, rng)
+        with_captions = "caption" in self.fields  # IRPAD does not read (or trip on) sidecars
+        items = shuffled((r for s in segs for r in read_segment(self.build, s, with_captions)),
+                         self.shuffle_buffer, rng)
         batch: list[Raw] = []
         for item in items:
             batch.append(item)
@@ -185,7 +192,12 @@ class ShardStream(IterableDataset):
             except CorruptSample as e:
                 corrupt += 1
                 first_reason = first_reason or (f"{key}: {e}" if key is not None else str(e))
-                log.warning("skipped sample %s: %s", key, e)
+                if key is not None:
+                    log.warning("skipped sample %s: %s", key, e)
+                else:  # a sample of an unreadable shard has no key: the reason names the shard
+                    log.warning("skipped a sample: %s", e)
+        if not samples and self.drop_empty:
+            return {"n_corrupt": corrupt}
         if samples:
             self._last_good = samples[-1]
         elif self._last_good is not None:

@@ -14,6 +14,7 @@ from typing import Any
 from dalpsr_data.buildinfo import BuildInfo
 from dalpsr_data.caption.llava_io import save_vision_tower
 from dalpsr_data.config_io import ConfigError
+from dalpsr_data.outlock import holds_out_lock
 from dalpsr_model.data import EpochLoader
 from dalpsr_model.encoder_align import (
     TowerHolder,
@@ -46,6 +47,7 @@ class EncoderConfig(TrainConfig):
             raise ConfigError("give --llava <llava-hf model folder>: the tower to align")
 
 
+@holds_out_lock
 def train_encoder(cfg: EncoderConfig, build: BuildInfo | None = None) -> dict[str, Any]:
     """Train on ``build`` (cfg.shards, opened by the loader when not given) and save the tower;
     returns {"result": TrainResult, "tower": path, "frozen": [...]}."""

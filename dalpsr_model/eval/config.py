@@ -39,7 +39,9 @@ class EvalConfig:
     dataset: str = opt("", "Dataset name in the Table I markdown (default: the --hr or --sr folder name).")
     method: str = opt("Ours", "Method column name in the Table I markdown.")
     sheet_images: int = opt(4, "Images in the comparison sheet (0: no sheet).")
-    sheet_crop: int = opt(192, "Side in SR pixels of the centre crop shown per image.")
+    sheet_crop: int = opt(192, "Side in SR pixels of the crop shown per image (the region with the most HR detail).")
+    overwrite: bool = opt(False,
+        "Replace an earlier evaluation in --out made with other settings (only dalpsr-eval's own files).")
 
     def __post_init__(self) -> None:
         if not self.sr:

@@ -20,6 +20,7 @@ from typing import Any, Callable
 import numpy as np
 
 from dalpsr_data.config_io import ConfigError
+from dalpsr_data.outlock import holds_out_lock
 from dalpsr_model.eval import fidelity
 from dalpsr_model.eval.config import EvalConfig
 from dalpsr_model.eval.frechet import frechet_of_features
@@ -54,7 +55,7 @@ def prepare(cfg: EvalConfig) -> Plan:
     for flag, p in (("--sr", sr), ("--hr", hr), ("--lr", lr)):
         if p is not None and out.resolve() == p.resolve():
             raise ConfigError(f"--out must differ from {flag} ({p})")
-    check_out_dir(out)
+    check_out_dir(out, dataclasses.asdict(cfg), cfg.overwrite)
     metrics = cfg.metric_list()
     if not metrics:
         raise ConfigError(f"--metrics {cfg.metrics}: nothing to compute without --hr "
@@ -117,6 +118,7 @@ def _score_images(cfg: EvalConfig, plan: Plan, scorer: Any, log: Callable[[str],
     return per_image, failed
 
 
+@holds_out_lock
 def evaluate(cfg: EvalConfig, log: Callable[[str], None] = lambda s: None) -> dict[str, Any]:
     """Run the whole evaluation; returns what metrics.json holds (without per-image rows)."""
     plan = prepare(cfg)
@@ -147,6 +149,6 @@ def evaluate(cfg: EvalConfig, log: Callable[[str], None] = lambda s: None) -> di
         "per_image": {k: {m: _json_number(v) for m, v in r.items()} for k, r in per_image.items()},
         "weights_sha256": plan.weights, "versions": _versions(bool(iqa)),
     }
-    sheet = comparison_sheet(plan.pairs, cfg.sheet_images, cfg.sheet_crop) if cfg.sheet_images else None
+    sheet = comparison_sheet(plan.pairs, cfg.sheet_images, cfg.sheet_crop, failed) if cfg.sheet_images else None
     files = write_outputs(plan.out, result, means, per_image, sheet)
     return {**{k: v for k, v in result.items() if k != "per_image"}, "files": [str(f) for f in files]}

@@ -2,13 +2,15 @@
 
 Every file is written to a temporary name and renamed (dalpsr_data.atomic), so a reader
 never sees half a table. ``metrics.json`` carries ``"tool": "dalpsr-eval"``: a later run
-may replace the outputs of an earlier one, never files someone else put there.
+may replace the outputs of an earlier one (with other settings only under --overwrite),
+never files someone else put there.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import re
 from pathlib import Path
@@ -53,22 +55,48 @@ def paper_set(name: str) -> str | None:
     return None
 
 
-def check_out_dir(out: Path) -> None:
-    """ConfigError when ``out`` holds one of our file names that an earlier dalpsr-eval did not write."""
+RUNTIME_ONLY = ("out", "device", "fid_batch_size", "overwrite")  # they change no number
+
+
+def _earlier_run(out: Path) -> dict[str, Any] | None:
+    """The metrics.json an earlier dalpsr-eval wrote in ``out`` (None: there is none)."""
+    try:
+        old = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return old if isinstance(old, dict) and old.get("tool") == TOOL else None
+
+
+def _changed(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    keys = sorted(k for k in set(old) | set(new) if k not in RUNTIME_ONLY and old.get(k) != new.get(k))
+    return [f"--{k.replace('_', '-')}: {old.get(k)!r} -> {new.get(k)!r}" for k in keys]
+
+
+def check_out_dir(out: Path, config: dict[str, Any], overwrite: bool) -> None:
+    """The rule of every output folder (as dalpsr-sr's and the build's): ``out`` is new or
+    empty, or holds an earlier dalpsr-eval run. A folder with files dalpsr-eval did not
+    write is refused, and so is an earlier run made with other settings (``config``: this
+    run's EvalConfig as a dict) unless ``overwrite``; hidden files (our lock) are ignored."""
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out} exists and is not a folder")
-    present = [n for n in OUTPUT_FILES if (out / n).exists()]
-    if not present:
+    if not out.is_dir():
         return
-    try:
-        import json
-
-        ours = json.loads((out / "metrics.json").read_text(encoding="utf-8")).get("tool") == TOOL
-    except (OSError, ValueError, AttributeError):
-        ours = False
-    if not ours:
-        raise ConfigError(f"--out {out} already holds {', '.join(present)} not written by {TOOL}; "
-                          "choose an empty or new --out")
+    old = _earlier_run(out)
+    if old is None:
+        present = [n for n in OUTPUT_FILES if (out / n).exists()]
+        if present:
+            raise ConfigError(f"--out {out} already holds {', '.join(present)} not written by {TOOL}; "
+                              "choose an empty or new --out")
+        foreign = [p.name for p in sorted(out.iterdir()) if not p.name.startswith(".")]
+        if foreign:
+            shown = ", ".join(foreign[:4]) + (", ..." if len(foreign) > 4 else "")
+            raise ConfigError(f"--out {out} holds {len(foreign)} file(s) not written by {TOOL} ({shown}): "
+                              "choose an empty or new --out (--overwrite only replaces an earlier evaluation)")
+        return
+    changed = _changed(old.get("config", {}), config)
+    if changed and not overwrite:
+        raise ConfigError(f"--out {out} holds an evaluation made with other settings ({'; '.join(changed[:4])}): "
+                          "add --overwrite to replace it, or choose another --out")
 
 
 def _fmt(value: float | None, decimals: int) -> str:
@@ -112,5 +140,7 @@ def write_outputs(out: Path, result: dict[str, Any], means: dict[str, float],
     if sheet_png is not None:
         write_bytes_atomic(out / "sheet.png", sheet_png)
         written.append(out / "sheet.png")
+    else:  # an earlier run's sheet (check_out_dir made sure the folder is ours) would mislead
+        (out / "sheet.png").unlink(missing_ok=True)
     write_json_atomic(out / "metrics.json", {"tool": TOOL, **result})
     return written + [out / "metrics.json"]

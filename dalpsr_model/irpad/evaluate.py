@@ -17,12 +17,17 @@ def evaluate(model: torch.nn.Module, batches: Iterable[dict[str, Any]],
     the mean of the 8 flipped/rotated views (augment.predict_log_probs).
 
     Returns {"n": samples, "tta": bool, "accuracy": {type: float}, "confusion": {type: 4x4 list,
-    rows = true bin, columns = predicted bin}, "mean_accuracy": float}.
+    rows = true bin, columns = predicted bin}, "mean_accuracy": float, "corrupt": samples skipped
+    as corrupt (the batches' ``n_corrupt``; a batch of only corrupt samples has no ``lr``)}.
     """
     was_training = model.training
     model.eval()
     conf = torch.zeros(len(DEGRADATION_TYPES), NUM_BINS, NUM_BINS, dtype=torch.int64)
+    corrupt = 0
     for batch in batches:
+        corrupt += int(batch.get("n_corrupt", 0))
+        if "lr" not in batch:
+            continue
         pred = predict_log_probs(model, batch["lr"].to(device), tta).argmax(-1).cpu()
         true = batch["bins"]
         for t in range(len(DEGRADATION_TYPES)):
@@ -33,4 +38,5 @@ def evaluate(model: torch.nn.Module, batches: Iterable[dict[str, Any]],
     acc = {name: (float(conf[t].diagonal().sum()) / n if n else 0.0)
            for t, name in enumerate(DEGRADATION_TYPES)}
     return {"n": n, "tta": tta, "accuracy": acc, "mean_accuracy": sum(acc.values()) / len(acc),
+            "corrupt": corrupt,
             "confusion": {name: conf[t].tolist() for t, name in enumerate(DEGRADATION_TYPES)}}

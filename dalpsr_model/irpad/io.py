@@ -25,9 +25,14 @@ def save_irpad(model: Irpad, out: str | Path, extra: dict[str, Any] | None = Non
     out.mkdir(parents=True, exist_ok=True)
     write_safetensors_atomic(out / WEIGHTS, {k: v.detach().cpu().contiguous().clone()
                                              for k, v in model.state_dict().items()})
-    write_json_atomic(out / META, {"format": FORMAT, "arch": dataclasses.asdict(model.arch),
-                                   "prompts": degradation_prompts(), **(extra or {})})
+    write_irpad_meta(model, out, extra)
     return out / WEIGHTS
+
+
+def write_irpad_meta(model: Irpad, out: str | Path, extra: dict[str, Any] | None = None) -> None:
+    """irpad.json alone (format, arch, prompts, ``extra``): e.g. the evaluation, once done."""
+    write_json_atomic(Path(out) / META, {"format": FORMAT, "arch": dataclasses.asdict(model.arch),
+                                         "prompts": degradation_prompts(), **(extra or {})})
 
 
 def _folder(path: str | Path) -> Path:

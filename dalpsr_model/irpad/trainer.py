@@ -11,12 +11,16 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import torch
+
 from dalpsr_data.atomic import write_json_atomic
 from dalpsr_data.config_io import ConfigError, to_dict
 from dalpsr_data.buildinfo import BuildInfo
+from dalpsr_data.outlock import holds_out_lock
 from dalpsr_model.data import EpochLoader
 from dalpsr_model.data.decode import CorruptSample, decode_sample
 from dalpsr_model.irpad import Irpad, IrpadArch, evaluate, irpad_loss, save_irpad
+from dalpsr_model.irpad.io import write_irpad_meta
 from dalpsr_model.irpad.augment import random_dihedral
 from dalpsr_model.irpad.text import embed_prompts_with_clip
 from dalpsr_model.irpad.trunk import TimmTrunk
@@ -111,7 +115,7 @@ def check_degrees_recorded(build: BuildInfo | str, shard_index: int) -> None:
     sample of the first training shard before any work, instead of dropping every sample."""
 
     build = BuildInfo.of(build)
-    for key, members, _ in build.iter_samples([shard_index]):
+    for key, members, _ in build.iter_samples([shard_index], captions="ignore"):
         try:
             decode_sample(key, members, "", ("degrees",), hr_signed=True)
         except CorruptSample as e:
@@ -142,6 +146,14 @@ def build_irpad(cfg: IrpadConfig):
     return model
 
 
+def corrupt_skips(local: int, acc: Any) -> int:
+    """Corrupt samples skipped in training, over every epoch and process (a collective)."""
+    if acc.num_processes == 1:
+        return int(local)
+    return int(acc.reduce(torch.tensor([local], device=acc.device), reduction="sum").item())
+
+
+@holds_out_lock
 def train_irpad(cfg: IrpadConfig, build: BuildInfo | None = None) -> dict[str, Any]:
     """Train on ``build`` (cfg.shards, opened here when not given), evaluate and save;
     returns {"result": TrainResult, "eval": metrics}."""
@@ -167,7 +179,7 @@ def train_irpad(cfg: IrpadConfig, build: BuildInfo | None = None) -> dict[str, A
 
     def val_batches():
         return EpochLoader(val_build, batch_size=cfg.batch_size, fields=("lr", "bins"),
-                           shard_indices=val_idx, max_epochs=1)
+                           shard_indices=val_idx, max_epochs=1, drop_empty=True)
 
     def training_step(batch: dict[str, Any]) -> StepOutput:
         lr = batch["lr"].to(acc.device)
@@ -187,12 +199,17 @@ def train_irpad(cfg: IrpadConfig, build: BuildInfo | None = None) -> dict[str, A
                       loader=loader, training_step=training_step, validate=validate,
                       validate_every=cfg.eval_every, description="irpad")
     result = trainer.fit()
-    metrics = evaluate(acc.unwrap_model(model), val_batches(), acc.device, cfg.tta)
+    trained = acc.unwrap_model(model)
+    meta = {"config": to_dict(cfg), "tta": cfg.tta, "queries": query_source(cfg)}
+    if acc.is_main_process:  # the weights first: whatever happens in evaluation, they are saved
+        save_irpad(trained, cfg.out, meta)
+    train_skips = corrupt_skips(loader.corrupt, acc)
+    metrics = evaluate(trained, val_batches(), acc.device, cfg.tta)
     if acc.is_main_process:
         held = {"root": val_root, "shards": val_idx if val_idx is not None else "all"}
-        metrics = {**metrics, "held_out": held, "step": result.step}
-        save_irpad(acc.unwrap_model(model), cfg.out, {"config": to_dict(cfg), "tta": cfg.tta,
-                                                      "queries": query_source(cfg), "eval": metrics})
+        corrupt = {"train_skips": train_skips, "held_out": metrics.pop("corrupt")}
+        metrics = {**metrics, "held_out": held, "step": result.step, "corrupt_samples": corrupt}
+        write_irpad_meta(trained, cfg.out, {**meta, "eval": metrics})
         write_json_atomic(f"{cfg.out}/eval.json", metrics)
     acc.wait_for_everyone()
     return {"result": result, "eval": metrics}

@@ -24,6 +24,10 @@ SD_DIR = "sd21-base"
 LLAVA_DIR = "llava-1.5-7b-hf"
 RAM_FILE = "ram/ram_swin_large_14m.pth"
 README = "README.txt"
+# Kit seed 0 gives the RAM checkpoint of the reference's ram_swinl384 case (drawn from seed 4,
+# tests/caption/reference/make_ram_reference.py), whose tags on the reference images the
+# official code recorded; seed 0's own checkpoint fires no tag there.
+RAM_SEED_OFFSET = 4
 TITLE = "DaLPSR tiny model kit (random weights, for smoke tests only)"
 README_TEXT = f"""{TITLE}
 
@@ -69,7 +73,7 @@ def write_tiny_kit(out: Path, seed: int = 0) -> Path:
     tmp = fresh_temporary_dir(out)
     build_tiny_sd(tmp / SD_DIR, seed=seed)
     build_tiny_llava(tmp / LLAVA_DIR, seed=seed)
-    write_tiny_ram(tmp / RAM_FILE, seed=seed)
+    write_tiny_ram(tmp / RAM_FILE, seed=seed + RAM_SEED_OFFSET)
     (tmp / README).write_text(README_TEXT, encoding="utf-8")
     commit_dir(tmp, out)
     return out

@@ -19,6 +19,7 @@ from typing import Any
 
 from dalpsr_data.atomic import file_sha256, remove_orphan_temporaries, write_json_atomic
 from dalpsr_data.config_io import ConfigError, config_hash, to_dict
+from dalpsr_data.outlock import LOCK_NAME  # this run's own lock file is no foreign file
 from dalpsr_model.controlnet.sampling import write_grid_png
 
 from .config import RUNTIME_ONLY, SRConfig
@@ -103,7 +104,7 @@ def write_run_json(cfg: SRConfig, models: dict[str, Any], device: str, dtype_nam
     out = Path(cfg.out)
     digest = output_hash(cfg, models, dtype_name)
     path = out / RUN_JSON
-    if not path.is_file() and out.is_dir() and any(out.iterdir()):
+    if not path.is_file() and out.is_dir() and any(p.name != LOCK_NAME for p in out.iterdir()):
         raise ConfigError(f"--out {out} is a non-empty folder without {RUN_JSON}: not written by dalpsr-sr; "
                           f"give a new or empty folder")
     if path.is_file():

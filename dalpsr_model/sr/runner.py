@@ -18,6 +18,7 @@ from typing import Any, Callable
 from dalpsr_data.caption.llava_captioner import build_models, check_llava_folder
 from dalpsr_data.caption.ram_tagger import ram_paths
 from dalpsr_data.config_io import ConfigError
+from dalpsr_data.outlock import holds_out_lock
 from dalpsr_model.controlnet.base import check_base_folder
 from dalpsr_model.irpad.io import read_irpad_meta
 
@@ -76,6 +77,7 @@ def plan_batches(items: list[InputItem], records: dict[str, dict[str, Any]], out
     return [g[i:i + batch_size] for g in groups.values() for i in range(0, len(g), batch_size)]
 
 
+@holds_out_lock
 def run_sr(cfg: SRConfig, load_captioner: Callable[[Any], Any] = build_models) -> dict[str, Any]:
     """Run both passes for ``cfg``; returns the summary written to OUT/report.json."""
     start = time.perf_counter()

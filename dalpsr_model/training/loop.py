@@ -14,6 +14,11 @@ non-finite check, logging, checkpoints and ``--resume``. While it runs,
 grad_accum_steps + micro-step``), the same after a resume, so per-batch randomness can be
 keyed on it. ``on_step_end(step)`` runs after every optimizer step (e.g. an EMA update),
 before logging, validation and checkpoints.
+
+Ctrl-C or SIGTERM during ``fit`` lets the current optimizer step finish, writes a
+checkpoint and raises ``Interrupted`` (the CLI prints its resume line and exits 130/143);
+``--resume latest`` then continues as if nothing happened. A second signal stops at once.
+DataLoader workers ignore the signals: the main process stops them after its checkpoint.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Protocol
@@ -28,12 +34,15 @@ from typing import Any, Callable, Iterable, Protocol
 import torch
 
 from dalpsr_data.config_io import ConfigError, to_dict
+from dalpsr_data.interrupt import Interrupted, StopRequest, defer_signals
 from dalpsr_model.training.checkpoint import CheckpointManager, load_checkpoint, resolve_resume
 from dalpsr_model.training.config import resume_mismatches
 from dalpsr_model.training.errors import NonFiniteLossError
 from dalpsr_model.training.monitor import Monitor
 
 log = logging.getLogger(__name__)
+STOP_NOTICE = ("stopping after this optimizer step, once a checkpoint is written "
+               "(signal again to stop at once, losing the steps since the last checkpoint)")
 
 
 class ResumableLoader(Protocol):
@@ -185,6 +194,17 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         return total, samples, logs
 
+    def _stop_requested(self, stop: StopRequest) -> bool:
+        """Whether a signal asks to stop after this step; with several processes, whether any
+        process got one (they all stop after the same step: the checkpoint waits for all)."""
+        if self.acc.num_processes == 1:
+            return stop.signum is not None
+        flag = torch.tensor([0.0 if stop.signum is None else 1.0], device=self.acc.device)
+        if self.acc.reduce(flag, reduction="sum").item() > 0:
+            stop.signum = stop.signum or signal.SIGTERM
+            return True
+        return False
+
     def fit(self) -> TrainResult:
         self.maybe_resume()
         for m in self.models.values():
@@ -194,6 +214,8 @@ class Trainer:
         losses: list[float] = []
         saved_at = self.step
         it = iter(self.loader)
+        deferred = contextlib.ExitStack()  # Ctrl-C/SIGTERM: finish the step, checkpoint, stop
+        stop = deferred.enter_context(defer_signals(STOP_NOTICE))
         try:
             while self.step < self.cfg.max_steps:
                 loss, samples, logs = self._one_step(it)
@@ -213,9 +235,14 @@ class Trainer:
                 if self.step % self.cfg.checkpoint_every == 0:
                     self.save()
                     saved_at = self.step
+                if self._stop_requested(stop):
+                    break
             if saved_at != self.step or self.last_checkpoint is None:
                 self.save()
+            if stop.signum is not None:  # --resume latest continues from the checkpoint above
+                raise Interrupted(stop.signum)
         finally:
+            deferred.close()
             monitor.close()
             close = getattr(it, "close", None)
             if close is not None:  # stops DataLoader workers now, not at garbage collection

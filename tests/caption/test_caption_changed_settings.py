@@ -27,7 +27,7 @@ def test_changed_options_are_named_with_both_values(tmp_path):
         write_caption_json(tmp_path, _cfg(max_new_tokens=9, image="hr"))
     msg = str(e.value)
     assert "--image: 'lr' -> 'hr'" in msg and "--max-new-tokens: 8 -> 9" in msg, msg
-    assert msg.endswith(f"rerun with the same options, or delete {tmp_path / 'captions'} to start over")
+    assert msg.endswith("rerun with the same options, or add --overwrite to caption again")
 
 
 def test_runtime_only_options_may_change(tmp_path):

@@ -40,6 +40,16 @@ def test_reference_was_made_by_the_pinned_official_commit():
 
 
 @pytest.mark.parametrize("name", sorted(REF["cases"]))
+def test_every_reference_case_fires_tags(name):
+    """A case that fires no tag would compare two empty tag lists: the decoding goes unchecked."""
+    rows = REF["cases"][name]["images"]
+    assert any(row["tags"] for row in rows), f"{name}: the official code fired no tag"
+    for row in rows:  # the recorded tags are those over their thresholds
+        over = [t for t, p, v in zip(REF["tags"], row["probs"], REF["thresholds"]) if p > v]
+        assert row["tags"] == over
+
+
+@pytest.mark.parametrize("name", sorted(REF["cases"]))
 def test_probabilities_and_tags_match_the_official_code(tmp_path, name):
     case = REF["cases"][name]
     path = _write_checkpoint(tmp_path, case, vision_multi=name.startswith("ram_swinl384"))

@@ -7,7 +7,9 @@ written out here from SD 2.1's noise schedule (1000 steps, "scaled_linear" betas
 abar_t = prod_{i<=t} (1 - beta_i)), the noised latent, and the diffusers UNet called with
 the ControlNet's down/mid residuals, then the mean squared error to eps. The step's
 draws follow the documented order of ``step.py``: timesteps, noise, empty-prompt flags
-from one generator.
+from one generator. The prompt ids are the tokenizer's own on "restoration, caption" cut to
+CLIP's 77-token window (the restoration prompt first, so only the caption's tail is cut),
+and the tokenizer's empty prompt for a sample whose flag says drop.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ import torch
 
 from dalpsr_model.controlnet.model import build_controlnet
 from dalpsr_model.controlnet.step import Batch, compute_loss, step_generator
-from dalpsr_model.controlnet.text import batch_prompt_ids
 
 T, BETA_START, BETA_END = 1000, 0.00085, 0.012  # SD 2.1 base scheduler_config.json
 EMPTY_PROMPT_PROB = 0.5
+WINDOW = 77  # CLIP's text window, <bos> and <eos> included
+# Longer than the window alone: the budget cuts it (sample 0 is kept at both steps tested).
+LONG_CAPTION = "a red flower in a green garden under a blue sky with white clouds " * 8
 
 
 def _alpha_bar(t: int) -> float:
@@ -52,8 +56,15 @@ def _batch(b=3, hw=16, seed=0):
     g = torch.Generator().manual_seed(seed)
     return Batch(keys=[f"k{i}" for i in range(b)],
                  restorations=["heavy blur, light noise", "slight blur", "strong JPEG artifacts"][:b],
-                 captions=["a photo of a flower", "a red car on a road", "a dog"][:b],
+                 captions=[LONG_CAPTION, "a red car on a road", "a dog"][:b],
                  z0=torch.randn(b, 4, hw, hw, generator=g), z_lr=torch.randn(b, 4, hw, hw, generator=g))
+
+
+def _prompt_ids_by_hand(tokenizer, restorations, captions, drop):
+    """(B, 77): the tokenizer's padded ids of "restoration, caption", tail-truncated, or of ""."""
+    rows = [tokenizer("" if d else f"{r}, {c}", padding="max_length", truncation=True,
+                      max_length=WINDOW)["input_ids"] for r, c, d in zip(restorations, captions, drop)]
+    return torch.tensor(rows, dtype=torch.long)
 
 
 def _eq3_by_hand(base, cn, batch, generator):
@@ -64,7 +75,7 @@ def _eq3_by_hand(base, cn, batch, generator):
     abar = torch.tensor([_alpha_bar(int(ti)) for ti in t], dtype=torch.float64).view(b, 1, 1, 1)
     z_t = (abar.sqrt() * batch.z0.double() + (1 - abar).sqrt() * eps.double()).float()
     with torch.no_grad():
-        tau = base.text_encoder(batch_prompt_ids(base.tokenizer, batch.restorations, batch.captions, drop))[0]
+        tau = base.text_encoder(_prompt_ids_by_hand(base.tokenizer, batch.restorations, batch.captions, drop))[0]
         down, mid = cn(z_t, t, encoder_hidden_states=tau, controlnet_cond=batch.z_lr, return_dict=False)
         eps_hat = base.unet(z_t, t, encoder_hidden_states=tau, down_block_additional_residuals=list(down),
                             mid_block_additional_residual=mid).sample
@@ -79,10 +90,19 @@ def test_scheduler_is_the_written_out_schedule(tiny_base):
         assert s.alphas_cumprod[t].item() == pytest.approx(_alpha_bar(t), rel=1e-5)
 
 
-@pytest.mark.parametrize("step", [7, 8])
-def test_compute_loss_equals_eq3_written_out(tiny_base, controlnet, step):
+def test_the_long_caption_is_cut_and_the_restoration_prompt_kept(tiny_base):
+    tok, batch = tiny_base.tokenizer, _batch()
+    assert len(tok(LONG_CAPTION, add_special_tokens=False)["input_ids"]) > WINDOW
+    rp = tok(batch.restorations[0], add_special_tokens=False)["input_ids"]
+    ids = _prompt_ids_by_hand(tok, batch.restorations, batch.captions, [False] * 3)[0].tolist()
+    assert ids[1:1 + len(rp)] == rp and ids[-1] == tok.eos_token_id
+
+
+@pytest.mark.parametrize("step,expected_drop", [(7, [False, False, False]), (8, [False, True, True])])
+def test_compute_loss_equals_eq3_written_out(tiny_base, controlnet, step, expected_drop):
     batch = _batch()
     ref, t, drop, residual_effect = _eq3_by_hand(tiny_base, controlnet, batch, step_generator(0, step))
+    assert drop == expected_drop  # both steps together: kept, cut and dropped prompts
     assert residual_effect > 1e-3  # the ControlNet's residuals change the prediction
     assert len(set(t.tolist())) == len(t)  # distinct timesteps: a per-sample mix-up would show
     with torch.no_grad():

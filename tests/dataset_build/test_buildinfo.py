@@ -25,7 +25,9 @@ def test_no_finished_build_names_what_to_run(tmp_path, state):
     with pytest.raises(MissingBuildError) as e:
         BuildInfo.open(root)
     assert isinstance(e.value, ConfigError) and isinstance(e.value, ShardFormatError)
-    assert f"{root} is {state}" in str(e.value) and f"dalpsr-data build --out {root}" in str(e.value)
+    # no config recorded in build.json here: a template naming the --sources to fill in
+    assert f"{root} is {state}" in str(e.value)
+    assert f"dalpsr-data build --sources <your sources> --out {root}" in str(e.value)
     with pytest.raises(MissingBuildError, match=f"^--shards {root}: {root}/index.json not found"):
         BuildInfo.open(root, "--shards")
 

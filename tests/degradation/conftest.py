@@ -28,6 +28,7 @@ def photo() -> np.ndarray:
 
 @pytest.fixture(scope="session")
 def basicsr_ref() -> dict:
-    """Values produced by BasicSR 1.4.2's own functions (torch CPU) for fixed inputs; see
-    /work/shared/tools/ref_degrade.py. Kernels to 1e-12, images rounded to 1e-7."""
+    """Values of BasicSR 1.4.2's own functions (torch CPU) on fixed inputs, written by
+    ``make_basicsr_reference.py`` beside this file (its docstring: which function made each
+    entry, the versions and the command). Kernels rounded to 1e-12, images float32 exact."""
     return json.loads(REFERENCE.read_text())

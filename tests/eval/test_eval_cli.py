@@ -61,8 +61,10 @@ def test_psnr_ssim_run_writes_every_output(bench, tmp_path):
     sheet = cv2.imread(str(out / "sheet.png"))
     assert sheet is not None and sheet.shape[0] > 4 * 48 and sheet.shape[1] > 3 * 64
     assert not list(out.glob(".tmp-*"))
-    # a second run may replace what dalpsr-eval wrote
-    assert invoke("--sr", bench["sr"], "--hr", bench["hr"], "--metrics", "psnr", "--out", out).exit_code == 0
+    # a second run with other settings replaces what dalpsr-eval wrote only with --overwrite
+    again = ("--sr", bench["sr"], "--hr", bench["hr"], "--metrics", "psnr", "--out", out)
+    assert invoke(*again).exit_code == 2
+    assert invoke(*again, "--overwrite").exit_code == 0
 
 
 def test_without_hr_only_no_reference_metrics_are_asked_for(bench, tmp_path, monkeypatch):
@@ -133,8 +135,8 @@ def test_outputs_are_replaced_atomically(bench, tmp_path, monkeypatch):
         real_replace(src, dst)
 
     monkeypatch.setattr(dalpsr_data.atomic.os, "replace", crash_on_json)
-    res = invoke("--sr", bench["sr"], "--hr", bench["hr"], "--metrics", "psnr,ssim", "--out", out)
-    assert res.exit_code != 0
+    res = invoke("--sr", bench["sr"], "--hr", bench["hr"], "--metrics", "psnr,ssim", "--out", out, "--overwrite")
+    assert res.exit_code != 0 and "disk full" in str(res.exception)
     assert (out / "metrics.json").read_bytes() == before  # the old complete file, not half a new one
     assert not list(out.glob(".tmp-*"))
 

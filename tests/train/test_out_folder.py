@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -107,6 +106,49 @@ def test_out_on_a_read_only_file_system_is_one_line(fake_build):
     assert "cannot write in /proc" in res.output
 
 
+NOBODY = 65534  # the unprivileged uid/gid the root branch drops to
+
+
+def _check_out_as_nobody(outs):
+    """``check_out`` of each path in a forked child that dropped root for uid/gid 65534.
+
+    The child keeps the interpreter and modules the parent loaded, so the result does not
+    depend on whether that user could read the clone (a 0700 folder, /root). Returns one
+    line per path: "ok" or the exception's class name and message.
+    """
+    import dataclasses
+
+    from dalpsr_model.training.outdir import check_out
+
+    cfg = dataclasses.make_dataclass("C", [("out", str), ("resume", str, ""), ("overwrite", bool, False)])
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: never returns into pytest
+        status = 1
+        try:
+            os.close(read_end)
+            os.setgroups([])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            lines = []
+            for out in outs:
+                try:
+                    check_out(cfg(str(out)), ())
+                    lines.append("ok")
+                except Exception as e:  # noqa: BLE001 - reported to the parent
+                    lines.append(f"{type(e).__name__} {e}")
+            os.write(write_end, "\n".join(lines).encode())
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        text = pipe.read().decode()
+    _, wait_status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(wait_status) == 0, text
+    return text.splitlines()
+
+
 def test_out_in_a_read_only_folder_is_one_line(fake_build, tmp_path):
     import tempfile
 
@@ -122,21 +164,7 @@ def test_out_in_a_read_only_folder_is_one_line(fake_build, tmp_path):
             assert res.exit_code == 2 and "Traceback" not in res.output
             output = res.output.splitlines()[0]
         else:  # root writes anywhere: check as an unprivileged user
-            if shutil.which("setpriv") is None:
-                pytest.skip("root without setpriv")
-            code = ("import dataclasses, sys\n"
-                    "from dalpsr_model.training.outdir import check_out\n"
-                    "C = dataclasses.make_dataclass('C', [('out', str), ('resume', str, ''), ('overwrite', bool, False)])\n"
-                    "for out in sys.argv[1:]:\n"
-                    "    try:\n"
-                    "        check_out(C(out), ())\n"
-                    "    except Exception as e:\n"
-                    "        print(type(e).__name__, e)\n")
-            res = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                                  sys.executable, "-c", code, str(ro / "run"), str(ro / "locked" / "a" / "run")],
-                                 capture_output=True, text=True, cwd=str(Path(__file__).resolve().parents[2]))
-            assert res.returncode == 0, res.stderr
-            output, locked = res.stdout.splitlines()
+            output, locked = _check_out_as_nobody([ro / "run", ro / "locked" / "a" / "run"])
             assert locked.startswith("ConfigError") and f"cannot reach {ro / 'locked'}" in locked
     finally:
         ro.chmod(0o755)
