@@ -73,8 +73,12 @@ class SuperResolveTab:
             raise _error(InputProblem("no LR image: drop or pick one first"))
 
         def run() -> tuple[Any, ...]:
+            import gradio as gr
+
             a = analyse(self.models, read_upload(path, self.cfg.max_pixels))
-            return a.restoration, probs_table(a.probs), ", ".join(a.tags), a.caption
+            # without RAM + LLaVA the caption box keeps what the visitor typed
+            caption = a.caption if self.models.captioner is not None else gr.skip()
+            return a.restoration, probs_table(a.probs), ", ".join(a.tags), caption
 
         return _run_job(self.models, run)
 

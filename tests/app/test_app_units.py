@@ -83,3 +83,26 @@ def test_deg_rows_and_safe_stems():
         ["bins.blur", "3"], ["params.stage1.sigma", "0.1235"], ["usm", "True"]]
     assert safe_stem("../../etc/passwd") == "etc_passwd"
     assert safe_stem("été photo") == "t_photo" and safe_stem("...") == "image"
+
+
+def test_without_llava_analyse_gives_irpads_prompt_and_keeps_the_typed_caption(app_models, tmp_path):
+    from PIL import Image
+
+    from dalpsr_model.app.models import check_app_models, load_models
+    from dalpsr_model.app.tab_superres import SuperResolveTab
+    from dalpsr_model.irpad.predictor import IrpadPredictor
+    from dalpsr_model.irpad.prompts import bins_to_prompt
+    from tests.sr.conftest import smooth_image
+
+    cfg = AppConfig(base=str(app_models["base"]), controlnet=str(app_models["controlnet"]),
+                    irpad=str(app_models["irpad"]), device="cpu")
+    models = load_models(check_app_models(cfg), offload=True)   # offload is a no-op on the CPU
+    assert models.captioner is None and not models.offload
+    rgb = smooth_image(6, 48, 40)
+    Image.fromarray(rgb).save(tmp_path / "lr.png")
+    restoration, probs, tags, caption = SuperResolveTab(cfg, models, tmp_path).analyse(str(tmp_path / "lr.png"))
+    predictor = IrpadPredictor.load(app_models["irpad"])
+    bins = predictor.predict_bins([rgb])[0].tolist()            # IRPAD's own API on the whole 48x40 LR
+    assert restoration == bins_to_prompt(bins) and tags == ""
+    assert caption == {"__type__": "update"}                     # gradio's "leave it as it is"
+    assert [row[0] for row in probs] == ["blur", "noise", "jpeg"]
