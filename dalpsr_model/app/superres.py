@@ -30,8 +30,9 @@ from .analyse import InputProblem, Upload
 from .config import AppConfig, request_config
 from .models import AppModels
 
-# run.json fields a request leaves out of the command line: placeholders or runtime-only.
-NOT_ON_COMMAND_LINE = ("inputs", "out", "progress", "batch_size")
+# run.json fields a request leaves out of the command line: placeholders, and the progress bar.
+# --batch-size 1 stays: images batched together agree only within one 8-bit level.
+NOT_ON_COMMAND_LINE = ("inputs", "out", "progress")
 
 
 @dataclass(frozen=True)

@@ -82,7 +82,7 @@ def test_page_png_is_dalpsr_sr_png_and_its_json_reruns_it(client, app_models, tm
     assert (work / "OUT" / "kite.png").read_bytes() == Path(png_path).read_bytes()
     run = json.loads((work / "OUT" / "run.json").read_text())
     assert run["output_hash"] == record["output_hash"]
-    runtime = ("progress", "batch_size")
+    runtime = ("progress",)
     assert {k: v for k, v in run["config"].items() if k not in runtime} == \
         {k: v for k, v in record["config"].items() if k not in runtime}
 

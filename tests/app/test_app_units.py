@@ -70,6 +70,7 @@ def test_request_config_is_the_dalpsr_sr_config_of_the_request():
     pairs = dict(zip(args[4::2], args[5::2]))
     assert pairs["--steps"] == "7" and pairs["--scheduler"] == "unipc" and pairs["--max-pixels"] == "1000"
     assert pairs["--negative-prompt"] == "" and "--no-captions" not in args
+    assert pairs["--batch-size"] == "1"       # batched images agree only within one 8-bit level
     none = request_config(cfg, "x.png", "Denoise with sigma 0~0.25", "")
     assert none.no_captions and not none.captions and "--no-captions" in command_line(none)
     with pytest.raises(ConfigError, match="--tile-overlap"):
