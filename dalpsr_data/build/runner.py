@@ -58,6 +58,55 @@ def _build_json(cfg: BuildConfig, patch_cfg: PatchConfig, deg_cfg: Any, plan: Bu
             "schema": {"members": list(schema.SAMPLE_MEMBERS), "version": 1}}
 
 
+def _check_address(cfg: BuildConfig) -> None:
+    """An unreachable Ray cluster fails before any work."""
+    if cfg.executor == "ray" and cfg.address:
+        try:
+            check_reachable(cfg.address, cfg.connect_timeout)
+        except RayUnreachable as e:
+            raise ConfigError(f"{e}: check --address and that the cluster is running, or raise "
+                              f"--connect-timeout") from None
+
+
+def _prepare(cfg: BuildConfig, patch_cfg: PatchConfig, deg_cfg: Any) -> tuple[BuildPlan, Path]:
+    """The plan, and the output folder checked against it (build.json written when new)."""
+    plan = make_plan(cfg.sources, cfg.data_root, cfg.limit, patch_cfg.per_image, cfg.shard_size,
+                     output_config(cfg, patch_cfg, deg_cfg))
+    preflight(deg_cfg)
+    out = prepare_out_dir(Path(cfg.out), cfg.overwrite, plan.roots)
+    check_build_json(out, plan.plan_hash, plan.output_config)
+    if not (out / schema.BUILD_JSON).is_file():
+        write_json_atomic(out / schema.BUILD_JSON, _build_json(cfg, patch_cfg, deg_cfg, plan))
+    return plan, out
+
+
+def _shard_jobs(cfg: BuildConfig, patch_cfg: PatchConfig, deg_cfg: Any, plan: BuildPlan, out: Path) -> list[Job]:
+    return [Job(s.name, ShardTask(s.index, s.name, str(out), plan.plan_hash, s.patches, cfg.seed,
+                                  patch_cfg, deg_cfg, cfg.png_compression),
+                size=len(s.patches), marker=str(schema.marker_path(out / s.name)))
+            for s in plan.shards]
+
+
+def _raise_if_failed(cfg: BuildConfig, result: BuildResult) -> None:
+    """BuildFailed for failed shards, an empty build, or skips under --strict."""
+    out, report = result.out_dir, result.report
+    if result.failed:
+        causes = "; ".join(f"{k}: {v}" for k, v in sorted(result.failed.items()))
+        raise BuildFailed(f"{len(result.failed)} shard(s) failed after {cfg.max_retries} retries "
+                          f"({causes}); the other shards are committed: rerun the same command "
+                          f"to retry only the failed ones", result)
+    if report["patches"]["built"] == 0:  # an empty index.json would only fail later
+        n = report["files"]["skipped"]
+        reasons = ", ".join(f"{k}={v}" for k, v in report["skip_reasons"].items())
+        raise BuildFailed(f"no samples were built: {n} file{'s' if n != 1 else ''} skipped "
+                          f"({reasons}); see {out / schema.REPORT_JSON}", result)
+    if cfg.strict and report["skipped_files"]:
+        first = report["skipped_files"][0]
+        raise BuildFailed(f"--strict: {report['files']['skipped']} file(s) skipped, e.g. "
+                          f"{first['source']}:{first['path']} ({first['reason']}); see "
+                          f"{out / schema.REPORT_JSON}", result)
+
+
 def remove_worker_temporaries(out: Path, wait: float = 2.0, settle: float = 0.5,
                               every: float = 0.1) -> list[str]:
     """After an interrupt: remove the ``.tmp-`` files the stopped workers were writing.
@@ -97,25 +146,11 @@ def _run_build(cfg: BuildConfig, patch_cfg: PatchConfig | None, deg_cfg: Any, pr
     t0 = time.perf_counter()
     patch_cfg = patch_cfg or PatchConfig()
     deg_cfg = deg_cfg or DegradationConfig()
-    if cfg.executor == "ray" and cfg.address:  # an unreachable cluster fails before any work
-        try:
-            check_reachable(cfg.address, cfg.connect_timeout)
-        except RayUnreachable as e:
-            raise ConfigError(f"{e}: check --address and that the cluster is running, or raise "
-                              f"--connect-timeout") from None
-    plan = make_plan(cfg.sources, cfg.data_root, cfg.limit, patch_cfg.per_image, cfg.shard_size,
-                     output_config(cfg, patch_cfg, deg_cfg))
-    preflight(deg_cfg)
-    out = prepare_out_dir(Path(cfg.out), cfg.overwrite, plan.roots)
-    check_build_json(out, plan.plan_hash, plan.output_config)
-    if not (out / schema.BUILD_JSON).is_file():
-        write_json_atomic(out / schema.BUILD_JSON, _build_json(cfg, patch_cfg, deg_cfg, plan))
+    _check_address(cfg)
+    plan, out = _prepare(cfg, patch_cfg, deg_cfg)
     result = BuildResult(out, plan.plan_hash, len(plan.shards))
     result.removed_temporaries = [p.name for p in remove_orphan_temporaries(out)]
-    jobs = [Job(s.name, ShardTask(s.index, s.name, str(out), plan.plan_hash, s.patches, cfg.seed,
-                                  patch_cfg, deg_cfg, cfg.png_compression),
-                size=len(s.patches), marker=str(schema.marker_path(out / s.name)))
-            for s in plan.shards]
+    jobs = _shard_jobs(cfg, patch_cfg, deg_cfg, plan, out)
 
     # Each marker is read once here; run_shards skips by this set (it runs right after).
     done_before = {j.id for j in jobs if is_committed(out, j.id, plan.plan_hash)}
@@ -144,21 +179,6 @@ def _run_build(cfg: BuildConfig, patch_cfg: PatchConfig | None, deg_cfg: Any, pr
     result.report["patches_per_second"] = round(bar.rate, 3)
     result.report["failed_shards"] = dict(sorted(result.failed.items()))
     write_json_atomic(out / schema.REPORT_JSON, result.report)
-    if result.failed:
-        causes = "; ".join(f"{k}: {v}" for k, v in sorted(result.failed.items()))
-        raise BuildFailed(f"{len(result.failed)} shard(s) failed after {cfg.max_retries} retries "
-                          f"({causes}); the other shards are committed: rerun the same command "
-                          f"to retry only the failed ones", result)
-    if result.report["patches"]["built"] == 0:  # an empty index.json would only fail later
-        n = result.report["files"]["skipped"]
-        reasons = ", ".join(f"{k}={v}" for k, v in result.report["skip_reasons"].items())
-        raise BuildFailed(f"no samples were built: {n} file{'s' if n != 1 else ''} skipped "
-                          f"({reasons}); see {out / schema.REPORT_JSON}", result)
-    if cfg.strict and result.report["skipped_files"]:
-        first = result.report["skipped_files"][0]
-        raise BuildFailed(f"--strict: {result.report['files']['skipped']} file(s) skipped, e.g. "
-                          f"{first['source']}:{first['path']} ({first['reason']}); see "
-                          f"{out / schema.REPORT_JSON}", result)
+    _raise_if_failed(cfg, result)
     write_index(out, plan, markers)
     return result
-

@@ -140,10 +140,8 @@ def build_irpad(cfg: IrpadConfig):
         text = embed_prompts_with_clip(cfg.base_model)
     arch = IrpadArch(trunk=cfg.trunk, width=cfg.width, stats=cfg.stats and cfg.trunk == "conv", timm_model=cfg.timm_model, dim=cfg.dim,
                      heads=cfg.heads, blocks=cfg.blocks, text_dim=0 if text is None else text.shape[1])
-    model = Irpad(arch, text)
-    if cfg.trunk == "timm":
-        model.trunk = TimmTrunk(cfg.timm_model, cfg.trunk_weights)
-    return model
+    trunk = TimmTrunk(cfg.timm_model, cfg.trunk_weights) if cfg.trunk == "timm" else None
+    return Irpad(arch, text, trunk)  # one trunk: a timm one is built once, with its weights
 
 
 def corrupt_skips(local: int, acc: Any) -> int:

@@ -19,8 +19,9 @@ from typing import Any
 
 from dalpsr_data.atomic import file_sha256, remove_orphan_temporaries, write_json_atomic
 from dalpsr_data.config_io import ConfigError, config_hash, to_dict
+from dalpsr_data.image_io import write_png as write_png_file
 from dalpsr_data.outlock import LOCK_NAME  # this run's own lock file is no foreign file
-from dalpsr_model.controlnet.sampling import write_grid_png
+from dalpsr_data.versions import package_versions
 
 from .config import RUNTIME_ONLY, SRConfig
 
@@ -40,7 +41,7 @@ def is_done(out: str | Path, key: str) -> bool:
 
 def write_png(out: str | Path, key: str, rgb: Any) -> Path:
     """(H, W, 3) uint8 -> OUT/<key>.png, atomically (parent folders created)."""
-    return write_grid_png(output_path(out, key), rgb)
+    return write_png_file(output_path(out, key), rgb)
 
 
 def clean_temporaries(out: str | Path) -> None:
@@ -80,23 +81,11 @@ def output_hash(cfg: SRConfig, models: dict[str, Any], dtype_name: str) -> str:
     return config_hash({"settings": settings, "weights": models["sha256"], "dtype": dtype_name})
 
 
-def versions() -> dict[str, str]:
-    import importlib.metadata as md
-
-    out = {}
-    for pkg in PACKAGES:
-        try:
-            out[pkg] = md.version(pkg)
-        except md.PackageNotFoundError:
-            out[pkg] = "unknown"
-    return out
-
-
 def run_record(cfg: SRConfig, models: dict[str, Any], device: str, dtype_name: str) -> dict[str, Any]:
     """What OUT/run.json holds (dalpsr-app's settings JSON starts from it too)."""
     return {"config": to_dict(cfg), "output_hash": output_hash(cfg, models, dtype_name), "models": models,
             "seed": cfg.seed, "noise": "CPU torch.Generator per image, seeded by sha256(seed, key)",
-            "device": device, "dtype": dtype_name, "versions": versions()}
+            "device": device, "dtype": dtype_name, "versions": package_versions(PACKAGES)}
 
 
 def write_run_json(cfg: SRConfig, models: dict[str, Any], device: str, dtype_name: str) -> str:

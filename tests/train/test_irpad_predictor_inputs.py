@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 
 from dalpsr_model.irpad import Irpad, IrpadArch, IrpadPredictor
-from dalpsr_model.irpad.augment import predict_log_probs
+from dalpsr_model.irpad.predictor import predict_log_probs
 
 
 @pytest.fixture(scope="module")
