@@ -4,8 +4,8 @@
     result = analyse(models, upload)           # restoration prompt, IRPAD bin probabilities,
                                                # RAM tags, LLaVA caption
 
-The restoration prompt is the arg-max bin per type of ``irpad_log_probs`` (IRPAD's mean
-log-probabilities over a grid of 128 px crops), exactly `dalpsr-sr`'s; the probabilities
+The restoration prompt is the arg-max bin per type of ``IrpadPredictor.image_log_probs``
+(mean log-probabilities over a grid of 128 px crops), exactly `dalpsr-sr`'s; the probabilities
 shown are the softmax of those means, so each type's row sums to 1.
 """
 
@@ -21,7 +21,6 @@ from dalpsr_data import schema
 from dalpsr_data.caption.stage import caption_batch
 from dalpsr_data.decode import DecodeError, decode_bytes
 from dalpsr_model.irpad.prompts import bins_to_prompt
-from dalpsr_model.sr.prompts import irpad_log_probs
 
 from .models import AppModels
 
@@ -92,16 +91,16 @@ def analyse(models: AppModels, upload: Upload) -> Analysis:
     from PIL import Image
 
     with models.pass1() as (predictor, captioner):
-        log_probs = irpad_log_probs(predictor, upload.rgb)
+        log_probs = predictor.image_log_probs(upload.rgb)
         restoration = bins_to_prompt(log_probs.argmax(-1).tolist())
         if captioner is None:
             return Analysis(restoration, softmax_rows(log_probs.numpy()), (), "")
         ccfg = models.caption_cfg
         [rec], _ = caption_batch([(upload.key, Image.fromarray(upload.rgb), "")], ccfg, captioner,
                                  {"tag": 1, "caption": 1})
-    if rec["status"] != "ok":
-        raise InputProblem(f"{upload.name}: captioning failed ({rec['reason']})")
-    return Analysis(restoration, softmax_rows(log_probs.numpy()), tuple(rec["tags"]), rec["caption"])
+    if not rec.ok:
+        raise InputProblem(f"{upload.name}: captioning failed ({rec.reason})")
+    return Analysis(restoration, softmax_rows(log_probs.numpy()), tuple(rec.tags), rec.caption)
 
 
 def probs_table(probs: np.ndarray) -> list[list[str]]:

@@ -96,7 +96,10 @@ def bicubic_x4(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 def super_resolve(models: AppModels, cfg: AppConfig, upload: Upload, restoration: str, caption: str,
                   settings: dict[str, Any], workdir: Path,
                   on_step: Callable[[int, int], None] | None = None) -> SRResult:
-    """Pass 2 of one request; InputProblem for an empty restoration prompt or a bad setting."""
+    """Pass 2 of one request; InputProblem for an empty restoration prompt or a bad setting.
+
+    ``on_step(done, total)`` after each UNet evaluation of each latent tile (units = steps x
+    tiles): the page's progress bar, and where a stopping server ends the job."""
     if not restoration.strip():
         raise InputProblem("the restoration prompt is empty: click Analyse, or type one "
                            "(e.g. 'Deblur with sigma 0~0.25, Denoise with sigma 0~0.25, Dejpeg with sigma 0~0.25')")
@@ -106,11 +109,7 @@ def super_resolve(models: AppModels, cfg: AppConfig, upload: Upload, restoration
         raise InputProblem(f"setting out of range: {e}") from None
     start = time.time()
     pipe = SRPipeline(models.pipe.base, models.pipe.controlnet, sr_cfg, models.device)
-    if on_step is not None:  # until SRPipeline reports each step: the start and the end
-        on_step(0, 1)
-    [sr] = pipe([upload.rgb], [restoration], [caption], [upload.key])
-    if on_step is not None:
-        on_step(1, 1)
+    [sr] = pipe([upload.rgb], [restoration], [caption], [upload.key], on_step=on_step)
     workdir.mkdir(parents=True, exist_ok=True)
     stem = f"{safe_stem(upload.key)}_x4"
     png = write_png(workdir, stem, sr)

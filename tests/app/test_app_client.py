@@ -142,3 +142,25 @@ def test_one_diffusion_job_at_a_time_and_the_second_visitor_waits_in_line(client
     ta, tb = (json.loads(Path(r[2]["value"]).read_text())["timing"] for r in (a, b))
     assert tb["start"] >= ta["end"] or ta["start"] >= tb["end"], "two diffusion jobs ran at once"
     assert Path(a[1]["value"]).read_bytes() == Path(b[1]["value"]).read_bytes()
+
+
+def test_the_progress_bar_moves_at_every_denoising_step(client, tmp_path):
+    """gr.Progress gets (done, total) from the sampler's on_step: total = steps x tiles (1 tile here)."""
+    import time
+
+    from gradio_client import handle_file
+
+    lr = tmp_path / "steps.png"
+    Image.fromarray(smooth_image(8, 32, 32)).save(lr)
+    job = client.submit(handle_file(str(lr)), "Deblur with sigma 0~0.25", "", "", 8, 5.5, 0, "ddpm", 96, 32,
+                        "adain", api_name="/super_resolve")
+    seen = []
+    while not job.done():
+        for unit in job.status().progress_data or []:
+            if unit.length and (unit.index, unit.length) not in seen:
+                seen.append((unit.index, unit.length))
+        time.sleep(0.01)
+    job.result(timeout=60)
+    assert {length for _, length in seen} == {8}, seen
+    done = [index for index, _ in seen]
+    assert done == sorted(done) and len(set(done)) >= 4, seen     # moved step by step, never back
