@@ -10,7 +10,8 @@ import sys
 from typer.testing import CliRunner
 
 from dalpsr_model.cli.app import app
-from tests.app.conftest import ROOT
+from tests.app.conftest import ROOT, app_args, free_port, start_server
+from tests.sr.conftest import smooth_image
 
 
 def _base(models):
@@ -47,3 +48,37 @@ def test_help_does_not_import_gradio():
             "print('gradio' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_ctrl_c_during_a_job_stops_it_at_its_next_step_with_one_line(app_models, tmp_path):
+    """The job thread leaves torch before the process exits (exiting inside it aborted the
+    process with "terminate called without an active exception")."""
+    import signal
+    import time
+
+    from gradio_client import Client, handle_file
+    from PIL import Image
+
+    server = start_server(app_args(app_models, "--port", str(free_port())))
+    try:
+        lr = tmp_path / "long.png"
+        Image.fromarray(smooth_image(3, 32, 32)).save(lr)
+        job = Client(server.url, verbose=False, download_files=str(tmp_path)).submit(
+            handle_file(str(lr)), "Deblur with sigma 0~0.25", "", "", 500, 5.5, 0, "ddpm", 96, 32, "adain",
+            api_name="/super_resolve")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:   # until denoising has begun
+            units = job.status().progress_data or []
+            if any(u.length for u in units):
+                break
+            time.sleep(0.05)
+        assert not job.done(), "the job ended before the test could interrupt it"
+        server.proc.send_signal(signal.SIGINT)
+        assert server.proc.wait(timeout=60) == 130, "".join(server.lines)
+        time.sleep(0.2)
+        after = "".join(server.lines).split("temporary files in")[-1].splitlines()[1:]
+        assert [ln for ln in after if ln.strip()] == ["interrupted"], after
+        assert not server.tmp.exists()
+    finally:  # a failed check must not leave the server running
+        if server.proc.poll() is None:
+            server.proc.kill()

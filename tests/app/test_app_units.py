@@ -7,12 +7,17 @@ import threading
 import time
 
 import pytest
+from PIL import Image
 
 from dalpsr_data.config_io import ConfigError
 from dalpsr_model.app.config import AppConfig, request_config
 from dalpsr_model.app.dataset import deg_rows
-from dalpsr_model.app.models import JobGate, JobStopped
+from dalpsr_model.app.models import JobGate, JobStopped, check_app_models, load_models
 from dalpsr_model.app.superres import command_line, safe_stem
+from dalpsr_model.app.tab_superres import SuperResolveTab
+from dalpsr_model.irpad.predictor import IrpadPredictor
+from dalpsr_model.irpad.prompts import bins_to_prompt
+from tests.sr.conftest import smooth_image
 
 
 def test_job_gate_stops_running_jobs_at_their_next_step_and_waits_for_them():
@@ -34,9 +39,8 @@ def test_job_gate_stops_running_jobs_at_their_next_step_and_waits_for_them():
         time.sleep(0.01)
     assert gate.stop_and_wait(timeout=10)
     assert left.is_set() and len(steps) < 1000
-    with pytest.raises(JobStopped):      # no new job once stopping
-        with gate.job():
-            pass
+    with pytest.raises(JobStopped), gate.job():      # no new job once stopping
+        pass
     t.join()
 
 
@@ -87,14 +91,6 @@ def test_deg_rows_and_safe_stems():
 
 
 def test_without_llava_analyse_gives_irpads_prompt_and_keeps_the_typed_caption(app_models, tmp_path):
-    from PIL import Image
-
-    from dalpsr_model.app.models import check_app_models, load_models
-    from dalpsr_model.app.tab_superres import SuperResolveTab
-    from dalpsr_model.irpad.predictor import IrpadPredictor
-    from dalpsr_model.irpad.prompts import bins_to_prompt
-    from tests.sr.conftest import smooth_image
-
     cfg = AppConfig(base=str(app_models["base"]), controlnet=str(app_models["controlnet"]),
                     irpad=str(app_models["irpad"]), device="cpu")
     models = load_models(check_app_models(cfg), offload=True)   # offload is a no-op on the CPU
