@@ -26,7 +26,8 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from dalpsr_data.build import BuildConfig, PatchConfig, run_build  # noqa: E402
+from dalpsr_data.build.config import BuildConfig, PatchConfig  # noqa: E402
+from dalpsr_data.build.runner import run_build  # noqa: E402
 from dalpsr_data.config_io import load_config  # noqa: E402
 from dalpsr_data.degradation import DegradationConfig  # noqa: E402
 from dalpsr_data.ray_runtime import init_ray, shutdown_ray  # noqa: E402

@@ -43,31 +43,8 @@ from dalpsr_model.encoder_align.trainer import EncoderConfig, train_encoder
 from dalpsr_model.irpad import trainer as irpad_trainer
 from dalpsr_model.irpad.io import load_irpad
 from dalpsr_model.irpad.trainer import IrpadConfig, train_irpad
+from dalpsr_model.recipe_config import RecipeConfig
 from dalpsr_model.training.outdir import check_out
-
-@dataclass(frozen=True)
-class RecipeConfig:
-    """Options of the recipe (the app callback); stage settings come from the preset."""
-
-    shards: str = ""
-    base: str = ""
-    out: str = "runs/dalpsr"
-    pipeline: str = "paper"
-    irpad: str = ""
-    vision_tower: str = ""
-    llava: str = ""
-    ram_checkpoint: str = ""
-    cpu: bool = False
-    resume: str = ""
-    overwrite: bool = False
-
-    def __post_init__(self) -> None:
-        if not self.shards:
-            raise ConfigError("give --shards <build folder> to run the recipe, or name a stage "
-                              "(see `dalpsr-train --help`)")
-        if not self.base:
-            raise ConfigError("give --base <Stable Diffusion 2.1-base folder, diffusers layout>")
-
 
 @dataclass(frozen=True)
 class Stage:
@@ -132,10 +109,10 @@ def plan_recipe(rc: RecipeConfig) -> Plan:
     if rc.vision_tower:
         outputs.check_given_tower(rc.vision_tower)
         encoder = Stage("encoder", "reuse", tower, "given by --vision-tower")
+    elif outputs.finished_tower(tower) and not overwrite:  # recorded: dalpsr-sr --vision-tower needs it
+        encoder = Stage("encoder", "reuse", tower, f"finished in {out / 'encoder'}")
     elif caption.action == "reuse":
         encoder = Stage("encoder", "skip", "", "captions exist: the aligned tower only serves captioning")
-    elif outputs.finished_tower(tower) and not overwrite:
-        encoder = Stage("encoder", "reuse", tower, f"finished in {out / 'encoder'}")
     else:
         cfg = load_config(EncoderConfig, rc.pipeline, "encoder",
                           {**common, "out": str(out / "encoder"), "llava": caption.config.llava})

@@ -20,13 +20,27 @@ from dalpsr_data.build.outdir import check_build_json, prepare_out_dir
 from dalpsr_data.build.plan import BuildPlan, make_plan
 from dalpsr_data.build.process_shard import ShardTask, preflight, process_shard
 from dalpsr_data.build.report import is_committed, make_report, read_marker, write_index
-from dalpsr_data.config_io import ConfigError, to_dict
+from dalpsr_data.config_io import ConfigError, load_config, to_dict
 from dalpsr_data.degradation import DegradationConfig
 from dalpsr_data.jobs import Job, ShardStats, run_shards
 from dalpsr_data.outlock import output_lock
 from dalpsr_data.patches import PatchConfig
 from dalpsr_data.progress import Progress
 from dalpsr_data.ray_runtime import RayUnreachable, check_reachable
+
+
+def load_build_configs(pipeline: str, overrides: dict[str, Any] | None = None,
+                       patch_overrides: dict[str, Any] | None = None,
+                       degradation_overrides: dict[str, Any] | None = None):
+    """(BuildConfig, PatchConfig, DegradationConfig) from a preset plus overrides.
+
+    Fails with ConfigError before any work when a section has an unknown or bad field.
+    """
+
+    build = load_config(BuildConfig, pipeline, "build", {**(overrides or {}), "pipeline": pipeline})
+    patches = load_config(PatchConfig, pipeline, "patches", patch_overrides)
+    degradation = load_config(DegradationConfig, pipeline, "degradation", degradation_overrides)
+    return build, patches, degradation
 
 
 class BuildFailed(RuntimeError):
@@ -157,10 +171,18 @@ def _run_build(cfg: BuildConfig, patch_cfg: PatchConfig | None, deg_cfg: Any, pr
     if len(done_before) < len(jobs):  # an index.json left over (beside a damaged shard) must go
         (out / schema.INDEX_JSON).unlink(missing_ok=True)
     bar = Progress("build", plan.num_patches, "patches", enabled=progress)
+    # The bar's position counts planned patches; its note splits the finished ones into made
+    # and skipped (unreadable files, crops a small photo cannot give), which add up to it.
+    sizes = {j.id: j.size for j in jobs}
+    made_before = [int((read_marker(out, j) or {}).get("nsamples", 0)) for j in done_before]
+    tally = {"made": sum(made_before), "skipped": sum(sizes[j] for j in done_before) - sum(made_before)}
 
     def on_done(outcome: Any) -> None:
         if isinstance(outcome, ShardStats):
             result.built.append(outcome.id)
+            tally["made"] += outcome.samples
+            tally["skipped"] += sizes[outcome.id] - outcome.samples
+            bar.note = f"{tally['made']} made, {tally['skipped']} skipped"
 
     try:
         run = run_shards(jobs, shard_fn, executor=cfg.executor, retries=cfg.max_retries,
@@ -178,6 +200,7 @@ def _run_build(cfg: BuildConfig, patch_cfg: PatchConfig | None, deg_cfg: Any, pr
     result.report["work_seconds"] = round(run.seconds, 3)
     result.report["patches_per_second"] = round(bar.rate, 3)
     result.report["failed_shards"] = dict(sorted(result.failed.items()))
+    result.report["shards_resumed"] = len(run.skipped)  # committed by an earlier run
     write_json_atomic(out / schema.REPORT_JSON, result.report)
     _raise_if_failed(cfg, result)
     write_index(out, plan, markers)

@@ -7,8 +7,11 @@ overlap 32 (OSEDiff's inference defaults); docs/sr.md says where each default co
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, fields
+from typing import Any
 
+from dalpsr_data.caption.config import RAM_VARIANTS, TORCH_DTYPES, CaptionConfig
 from dalpsr_data.config_io import ConfigError
 from dalpsr_model.diffusion.sampler import SCHEDULERS, SamplerSettings
 from dalpsr_model.training.config import opt
@@ -21,6 +24,12 @@ DTYPES = ("auto", "bf16", "fp16", "fp32")
 # Options that change speed or placement, never an output image: a resumed run may change them.
 RUNTIME_ONLY = ("inputs", "out", "gpus", "batch_size", "tile_batch", "progress", "strict", "device",
                 "address")
+
+
+def like_caption(name: str) -> Any:
+    """The field ``name`` of `dalpsr-data caption` (CaptionConfig): same default, same help."""
+    f = CaptionConfig.__dataclass_fields__[name]
+    return dataclasses.field(default=f.default, metadata=f.metadata)
 
 
 @dataclass(frozen=True)
@@ -38,6 +47,10 @@ class SRConfig:
     llava: str = opt("", "Local llava-1.5 folder (falls back to $DALPSR_LLAVA).")
     ram_checkpoint: str = opt("", "RAM checkpoint (falls back to $DALPSR_RAM_CHECKPOINT).")
     ram_image_size: int = opt(384, "RAM input size.")
+    ram_variant: str = like_caption("ram_variant")
+    ram_tag_list: str = like_caption("ram_tag_list")
+    ram_thresholds: str = like_caption("ram_thresholds")
+    ram_dtype: str = like_caption("ram_dtype")
     vision_tower: str = opt("", "LR-aligned vision tower saved by `dalpsr-train encoder` (LLaVA uses it).")
     caption_max_new_tokens: int = opt(128, "Longest caption LLaVA may generate, in tokens.")
     seed: int = opt(SAMPLER.seed, "Seed; each image's noise comes from a generator seeded by (seed, image key).")
@@ -76,7 +89,8 @@ class SRConfig:
             need("irpad", "IRPAD (output folder of `dalpsr-train irpad`; or --restoration-prompt TEXT)")
         if self.captions and self.no_captions:
             raise ConfigError("--captions FILE and --no-captions exclude each other")
-        choices = {"scheduler": SCHEDULERS, "color_fix": COLOR_FIXES, "device": DEVICES, "dtype": DTYPES}
+        choices = {"scheduler": SCHEDULERS, "color_fix": COLOR_FIXES, "device": DEVICES, "dtype": DTYPES,
+                   "ram_variant": RAM_VARIANTS, "ram_dtype": tuple(TORCH_DTYPES)}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"--{name.replace('_', '-')} must be one of {allowed}, got {getattr(self, name)!r}")
@@ -90,6 +104,8 @@ class SRConfig:
             raise ConfigError(f"--start-timestep must be -1 or a timestep in 0..999, got {self.start_timestep}")
         if self.device == "cpu" and self.dtype in ("bf16", "fp16"):
             raise ConfigError("--dtype bf16/fp16 needs --device cuda; use --dtype auto or fp32 on CPU")
+        if self.device == "cpu" and self.ram_dtype != "fp32":
+            raise ConfigError("--ram-dtype bf16/fp16 needs --device cuda; use --ram-dtype fp32 on CPU")
 
     @property
     def use_captions(self) -> bool:

@@ -17,7 +17,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from dalpsr_data.atomic import file_sha256, remove_orphan_temporaries, write_json_atomic
+from dalpsr_data.atomic import remove_orphan_temporaries, write_json_atomic
+from dalpsr_data.hash_cache import files_sha256
 from dalpsr_data.config_io import ConfigError, config_hash, to_dict
 from dalpsr_data.image_io import write_png as write_png_file
 from dalpsr_data.outlock import LOCK_NAME  # this run's own lock file is no foreign file
@@ -55,7 +56,8 @@ def weight_hashes(folder: str | Path) -> dict[str, str]:
     """{relative path: sha256} of every weight file under ``folder`` (or of the file itself)."""
     p = Path(folder)
     files = [p] if p.is_file() else sorted(f for f in p.rglob("*") if f.suffix in WEIGHT_SUFFIXES and f.is_file())
-    return {(f.name if f == p else f.relative_to(p).as_posix()): file_sha256(f) for f in files}
+    hashes = files_sha256(files)  # remembered by (path, size, mtime_ns): not 20 GB read per run
+    return {(f.name if f == p else f.relative_to(p).as_posix()): hashes[f] for f in files}
 
 
 def model_record(cfg: SRConfig, controlnet_dir: Path) -> dict[str, Any]:

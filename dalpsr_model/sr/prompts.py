@@ -30,6 +30,8 @@ class StrictInputError(RuntimeError):
 def caption_config(cfg: SRConfig, device: str) -> CaptionConfig:
     """The caption stage's config for SR's captions (LR image, device of this run)."""
     return CaptionConfig(llava=cfg.llava, ram_checkpoint=cfg.ram_checkpoint, ram_image_size=cfg.ram_image_size,
+                         ram_variant=cfg.ram_variant, ram_tag_list=cfg.ram_tag_list,
+                         ram_thresholds=cfg.ram_thresholds, ram_dtype=cfg.ram_dtype,
                          vision_tower=cfg.vision_tower, max_new_tokens=cfg.caption_max_new_tokens,
                          device=device, batch_size=cfg.batch_size, tag_batch_size=cfg.batch_size,
                          image="lr").resolved()

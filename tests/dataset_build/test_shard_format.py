@@ -8,7 +8,9 @@ import json
 import pytest
 
 from dalpsr_data import schema
-from dalpsr_data.build import BuildConfig, PatchConfig, config, run_build
+from dalpsr_data.build import config
+from dalpsr_data.build.config import BuildConfig, PatchConfig
+from dalpsr_data.build.runner import run_build
 from dalpsr_data.config_io import ConfigError
 from tests.dataset_build.conftest import make_good_folder
 

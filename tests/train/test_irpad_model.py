@@ -9,8 +9,11 @@ import torch
 from typer.testing import CliRunner
 
 from dalpsr_data.degradation.prompt import parse_prompt
-from dalpsr_model.irpad import (Irpad, IrpadArch, IrpadPredictor, degradation_prompts, evaluate,
-                                irpad_loss, load_irpad)
+from dalpsr_model.irpad.evaluate import evaluate
+from dalpsr_model.irpad.io import load_irpad
+from dalpsr_model.irpad.model import Irpad, IrpadArch, irpad_loss
+from dalpsr_model.irpad.predictor import IrpadPredictor
+from dalpsr_model.irpad.prompts import degradation_prompts
 from dalpsr_model.cli.train import app
 from dalpsr_model.irpad.trainer import IrpadConfig, train_irpad
 
