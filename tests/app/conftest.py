@@ -45,7 +45,8 @@ def app_models(tmp_path_factory) -> dict[str, Path]:
 def app_builds(tmp_path_factory) -> list[Path]:
     """A real build of the embedded samples (1 patch each, local executor) and a captioned
     fake build: the Dataset tab browses both."""
-    from dalpsr_data.build import BuildConfig, PatchConfig, run_build
+    from dalpsr_data.build.config import BuildConfig, PatchConfig
+    from dalpsr_data.build.runner import run_build
 
     root = tmp_path_factory.mktemp("app_builds")
     real = root / "samples"
