@@ -11,7 +11,7 @@ export TOKENIZERS_PARALLELISM ?= false
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 
-.PHONY: venv demo test test-fast bench bench-gpu clean
+.PHONY: venv demo app test test-fast bench bench-gpu clean
 
 venv: $(STAMP)
 
@@ -25,6 +25,13 @@ $(STAMP): pyproject.toml
 # command (dalpsr_model/demo.py); everything goes under demo/, and a rerun reuses finished stages.
 demo: venv
 	$(BIN)/python -m dalpsr_model.demo
+
+# dalpsr-app on the demo's tiny models, runs and build (after `make demo`), on http://127.0.0.1:7860/
+app: venv
+	@test -f demo/runs/recipe.json || { echo "make app: no demo/runs/recipe.json: run make demo first"; exit 2; }
+	$(BIN)/dalpsr-app --base demo/models/sd21-base --controlnet demo/runs/controlnet --irpad demo/runs/irpad \
+	  --llava demo/models/llava-1.5-7b-hf --ram-checkpoint demo/models/ram/ram_swin_large_14m.pth \
+	  --vision-tower demo/runs/encoder/vision_tower --caption-max-new-tokens 16 --shards demo/shards --device cpu
 
 test: venv
 	$(BIN)/python -m pytest -q

@@ -74,6 +74,8 @@ ERROR_CASES = [
     ("dalpsr-sr", ["in.png", "--out", "o", "--base", MISSING, "--controlnet", "c", "--irpad", "i"]),
     ("dalpsr-data", ["caption", MISSING]),
     ("dalpsr-eval", []),  # --sr missing
+    ("dalpsr-app", []),  # --base missing
+    ("dalpsr-app", ["--base", "b", "--controlnet", "c", "--irpad", "i", "--port", "70000"]),
 ]
 
 

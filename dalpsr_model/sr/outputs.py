@@ -83,6 +83,13 @@ def output_hash(cfg: SRConfig, models: dict[str, Any], dtype_name: str) -> str:
     return config_hash({"settings": settings, "weights": models["sha256"], "dtype": dtype_name})
 
 
+def run_record(cfg: SRConfig, models: dict[str, Any], device: str, dtype_name: str) -> dict[str, Any]:
+    """What OUT/run.json holds (dalpsr-app's settings JSON starts from it too)."""
+    return {"config": to_dict(cfg), "output_hash": output_hash(cfg, models, dtype_name), "models": models,
+            "seed": cfg.seed, "noise": "CPU torch.Generator per image, seeded by sha256(seed, key)",
+            "device": device, "dtype": dtype_name, "versions": package_versions(PACKAGES)}
+
+
 def write_run_json(cfg: SRConfig, models: dict[str, Any], device: str, dtype_name: str) -> str:
     """Check OUT is empty of other settings' results, then write OUT/run.json; returns the hash."""
     out = Path(cfg.out)
@@ -97,9 +104,7 @@ def write_run_json(cfg: SRConfig, models: dict[str, Any], device: str, dtype_nam
             raise ConfigError(f"{out} holds SR images made with other settings or models (output hash "
                               f"{old[:12]} != {digest[:12]}): use another --out, or the same options")
     out.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(path, {"config": to_dict(cfg), "output_hash": digest, "models": models,
-                             "seed": cfg.seed, "noise": "CPU torch.Generator per image, seeded by sha256(seed, key)",
-                             "device": device, "dtype": dtype_name, "versions": package_versions(PACKAGES)})
+    write_json_atomic(path, run_record(cfg, models, device, dtype_name))
     return digest
 
 
