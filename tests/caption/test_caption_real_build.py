@@ -6,7 +6,9 @@ import json
 
 import pytest
 
-from dalpsr_data import build, schema
+from dalpsr_data import schema
+from dalpsr_data.build.config import BuildConfig, PatchConfig
+from dalpsr_data.build.runner import run_build
 from dalpsr_data.caption.run import run_caption
 from dalpsr_data.caption.sidecar import iter_captioned_samples
 from dalpsr_data.config_io import ConfigError
@@ -29,8 +31,8 @@ def _degradation_config(tmp_path):
 
 def test_caption_a_real_build(tmp_path, caption_cfg):
     out = tmp_path / "shards"
-    build.run_build(build.BuildConfig(sources=("samples",), limit=3, shard_size=2, seed=0, out=str(out),
-                                      executor="local"), build.PatchConfig(per_image=1), _degradation_config(tmp_path))
+    run_build(BuildConfig(sources=("samples",), limit=3, shard_size=2, seed=0, out=str(out), executor="local"),
+              PatchConfig(per_image=1), _degradation_config(tmp_path))
     index = schema.read_index(out)
     summary = run_caption(out, caption_cfg, executor="local")
     total = sum(e["nsamples"] for e in index["shardlist"])
