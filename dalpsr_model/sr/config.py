@@ -18,6 +18,10 @@ from dalpsr_model.training.config import opt
 
 from .colorfix import COLOR_FIXES, DEFAULT_COLOR_FIX
 
+# SD 2.1-base's schedule: 1000 training timesteps, "leading" spacing, steps_offset 1, so 1000
+# steps would ask for timestep 1000 (out of range); 999 is the most it can take.
+MAX_STEPS = 999
+
 SAMPLER = SamplerSettings()  # the sampler's defaults are dalpsr-sr's (and the validation grid's)
 DEVICES = ("auto", "cuda", "cpu")
 DTYPES = ("auto", "bf16", "fp16", "fp32")
@@ -98,6 +102,9 @@ class SRConfig:
                      "caption_max_new_tokens", "vae_tiling_above", "ram_image_size"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
+        if self.steps > MAX_STEPS:
+            raise ConfigError(f"--steps must be at most {MAX_STEPS} (SD 2.1-base's 1000 training timesteps, "
+                              f"offset by 1), got {self.steps}")
         if not 0 <= self.tile_overlap < self.tile:
             raise ConfigError(f"--tile-overlap must be in [0, --tile), got {self.tile_overlap}")
         if not -1 <= self.start_timestep <= 999:
