@@ -2,7 +2,8 @@
 
 transformers draws a ``Loading weights`` tqdm bar for every model it loads (even when
 stderr is a file), bitsandbytes warns that a CPU kernel it never needs could not be
-fetched, and the libraries' deprecation notices are about their own code. None of that
+fetched (and its `kernels` package that it skips a trust check offline), and the libraries'
+deprecation notices are about their own code. None of that
 tells a user anything about their run; our own progress and warnings are untouched.
 
 Called by a command before it imports the libraries: the environment variables are read
@@ -24,10 +25,10 @@ QUIET_ENV = {
     "TRANSFORMERS_NO_ADVISORY_WARNINGS": "1",
 }
 # Python loggers of libraries that write through the logging module's last-resort handler
-LIBRARY_LOGGERS = ("bitsandbytes", "accelerate", "timm", "huggingface_hub", "transformers", "diffusers")
+LIBRARY_LOGGERS = ("bitsandbytes", "kernels", "accelerate", "timm", "huggingface_hub", "transformers", "diffusers")
 # warnings raised from inside these packages (FutureWarning, UserWarning, ...) are hidden
 VERBOSE_HELP = "Show the model libraries' own progress bars, notices and warnings (hidden otherwise)."
-LIBRARY_MODULES = r"(transformers|diffusers|bitsandbytes|accelerate|timm|huggingface_hub|torch|torchvision|pyiqa)(\.|$)"
+LIBRARY_MODULES = r"(transformers|diffusers|bitsandbytes|kernels|accelerate|timm|huggingface_hub|torch|torchvision|pyiqa)(\.|$)"
 
 
 def quiet_libraries(verbose: bool) -> None:

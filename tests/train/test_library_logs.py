@@ -37,3 +37,17 @@ def test_a_piped_run_shows_no_library_bar_unless_verbose(fake_build, tiny_llava_
     loud = train_encoder_piped(fake_build, tiny_llava_dir, tmp_path / "loud", "--verbose")
     assert loud.returncode == 0, loud.stderr[-3000:]
     assert BAR in loud.stderr  # the same bar is there: the quiet run hid it, nothing else did
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_the_kernels_packages_offline_notice_is_quiet_unless_verbose(verbose):
+    """bitsandbytes (pulled in by pyiqa) loads the `kernels` package, whose logger
+    `kernels._internals.hf_hub` warns "Skipping publisher trust check ..." in offline mode on
+    every dalpsr-app and dalpsr-sr start. The same logger, in a fresh process."""
+    code = ("import logging; from dalpsr_data.library_logs import quiet_libraries; "
+            f"quiet_libraries({verbose}); "
+            "logging.getLogger('kernels._internals.hf_hub').warning('Skipping publisher trust check')")
+    res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert res.returncode == 0, res.stderr
+    assert ("publisher trust check" in res.stderr) == verbose, res.stderr
