@@ -229,6 +229,11 @@ def _services_in_own_session(ray):  # noqa: ANN001, ANN202 (the ray module; a co
         services.ConsolePopen = base
 
 
+def owns_ray() -> bool:
+    """True while this process runs an embedded Ray that it started (not a cluster's client)."""
+    return bool(_state["owned"])
+
+
 def shutdown_ray() -> None:
     """Shut down a Ray this module started and delete its temporary folder."""
     ray = sys.modules.get("ray")
