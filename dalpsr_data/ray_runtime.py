@@ -17,10 +17,10 @@ that were there before, so a command's own handling of Ctrl-C and ``kill`` stays
 
 An embedded Ray's service processes (gcs_server, raylet, ...) start in a session of their
 own (:func:`_services_in_own_session`): a SIGTERM to the command's process group (a
-scheduler stopping a job) then reaches only the driver, which cancels, shuts Ray down in
-order and exits 143. In the driver's group they died at once and the driver's C++ core
-crashed (exit 1) before Python's clean exit ran. Ray still ties them to the driver with
-PR_SET_PDEATHSIG, so a ``kill -9`` of the driver takes them down too.
+scheduler stopping a job) then reaches only the driver, which shuts Ray down in order and
+exits 143 in ~4 s (in the driver's group they died at once, and the shutdown then waited
+~10 s on the dead services: a scheduler's grace period may be shorter). Ray still ties them
+to the driver with PR_SET_PDEATHSIG, so a ``kill -9`` of the driver takes them down too.
 
 With an ``address``, the cluster's host and port are first tried with a plain TCP connect
 bounded by ``connect_timeout`` (Ray's client would retry for ~30 s before its own, vaguer
