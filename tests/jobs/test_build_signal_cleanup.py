@@ -74,7 +74,10 @@ def test_sigterm_to_a_ray_builds_process_group_ten_times(tmp_path):
         proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, text=True, start_new_session=True)
         deadline = time.monotonic() + 240
-        while not list(out.glob(".tmp-shard-*")) and proc.poll() is None:
+        # A shard being written, or the first one committed: a tar's write takes milliseconds,
+        # so a poll can miss every one and the build would end before the signal.
+        while not any(out.glob(".tmp-shard-*")) and not any(out.glob("shard-*.done.json")):
+            assert proc.poll() is None, f"run {i} ended before the signal: {proc.communicate()}"
             assert time.monotonic() < deadline, "no shard was ever being written"
             time.sleep(0.02)
         os.killpg(proc.pid, signal.SIGTERM)  # as a scheduler stops a job: the whole group
