@@ -38,6 +38,7 @@ bench: venv
 	$(BIN)/python benchmarks/caption.py
 	$(BIN)/python benchmarks/loader.py
 	$(BIN)/python benchmarks/train.py
+	$(BIN)/python benchmarks/sr.py
 
 # Every benchmark's GPU mode on one CUDA device, one JSON line each, within 8 minutes: each
 # run has its own time limit (200 + 150 + 120 s) and a failed one does not stop the others.

@@ -81,7 +81,7 @@ def photo_bootstrap(model_dir: Path, val_root: Path, resamples: int = 2000) -> d
     import numpy as np
     from dalpsr_data.schema import DEGRADATION_TYPES
     from dalpsr_model.data import EpochLoader
-    from dalpsr_model.irpad import IrpadPredictor
+    from dalpsr_model.irpad.predictor import IrpadPredictor
 
     predictor = IrpadPredictor.load(model_dir)  # the TTA setting the run was evaluated with
     hits, photos = [], []

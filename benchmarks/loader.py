@@ -27,7 +27,8 @@ from dalpsr_model.data import ALL_FIELDS, EpochLoader  # noqa: E402
 
 
 def make_build(root: str, per_image: int) -> str:
-    from dalpsr_data.build import BuildConfig, PatchConfig, run_build
+    from dalpsr_data.build.config import BuildConfig, PatchConfig
+    from dalpsr_data.build.runner import run_build
 
     run_build(BuildConfig(sources=("samples",), out=root, executor="local", workers=1, shard_size=16),
               PatchConfig(per_image=per_image, repeat_crops=True))
@@ -45,7 +46,7 @@ def loader_rate(root: str, workers: int, fields: tuple[str, ...], batch: int, ep
 
 
 def irpad_rate(root: str, steps: int, batch: int, **arch: int) -> float:
-    from dalpsr_model.irpad import Irpad, IrpadArch, irpad_loss
+    from dalpsr_model.irpad.model import Irpad, IrpadArch, irpad_loss
 
     torch.manual_seed(0)
     model = Irpad(IrpadArch(**arch))

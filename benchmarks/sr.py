@@ -66,6 +66,7 @@ def _cfg(out: Path, **kw) -> SRConfig:
 def cpu_tiny(args: argparse.Namespace) -> dict:
     from dalpsr_model.sr.inputs import collect_inputs
     from dalpsr_model.sr.parallel import super_resolve_batch
+    from dalpsr_model.sr.records import PromptRecord
     from tests.sr.conftest import write_lr_folder
     from tests.support.tiny_sr import build_tiny_sr_models
 
@@ -79,7 +80,7 @@ def cpu_tiny(args: argparse.Namespace) -> dict:
                        steps=args.steps, batch_size=args.batch, progress=False)
         pipe = SRPipeline.load(cfg)
         items = collect_inputs(cfg.inputs)
-        records = {it.key: {"restoration": cfg.restoration_prompt, "caption": ""} for it in items}
+        records = {it.key: PromptRecord(it.key, restoration=cfg.restoration_prompt) for it in items}
         super_resolve_batch(pipe, items[:1], records)   # warm-up
         clock = ForwardClock(cuda=False)
         for mod, name in ((pipe.base.unet, "forward"), (pipe.controlnet, "forward"), (pipe.base.vae, "encode"),
@@ -108,7 +109,7 @@ def gpu(args: argparse.Namespace) -> dict:
     batches = (1, 2) if smoke else (1, 4, 8)
     with tempfile.TemporaryDirectory(prefix="dalpsr-bench-sr-") as tmp:
         if smoke:
-            from dalpsr_model.controlnet.base import load_base
+            from dalpsr_model.diffusion.base import load_base
             from dalpsr_model.models.tiny_sd import build_tiny_sd
 
             base = load_base(build_tiny_sd(Path(tmp) / "sd"))

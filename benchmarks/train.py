@@ -43,7 +43,7 @@ def sd21_base_random(tokenizer_dir: Path, device: str, dtype: torch.dtype):
     from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
-    from dalpsr_model.controlnet.base import SDBase
+    from dalpsr_model.diffusion.base import SDBase
     from dalpsr_model.models.tiny_sd import SD21_SCHEDULER, write_tokenizer
 
     unet = UNet2DConditionModel(
@@ -69,7 +69,7 @@ def sd21_base_random(tokenizer_dir: Path, device: str, dtype: torch.dtype):
 
 
 def tiny_base(folder: Path):
-    from dalpsr_model.controlnet.base import load_base
+    from dalpsr_model.diffusion.base import load_base
     from dalpsr_model.models.tiny_sd import build_tiny_sd
 
     return load_base(build_tiny_sd(folder / "tiny"))
@@ -106,7 +106,7 @@ def time_mode(base, mode: str, batch_size: int, res: int, steps: int, device: st
     """Steps/s, samples/s and peak memory of ``steps`` timed optimizer steps (after 2 warm-up)."""
     from diffusers import ControlNetModel
 
-    from dalpsr_model.controlnet.latents import encode_pair
+    from dalpsr_model.diffusion.latents import encode_pair
     from dalpsr_model.controlnet.model import build_controlnet
     from dalpsr_model.controlnet.step import Batch, compute_loss, step_generator
 

@@ -125,9 +125,6 @@ class BuildInfo:
     def caption_dir(self) -> Path:
         return self.root / schema.CAPTIONS_DIR
 
-    def caption_sidecar(self, url: str) -> Path:
-        return schema.caption_sidecar_path(self.root, url)
-
     def captions(self, url: str) -> dict[str, dict[str, Any]]:
         """Caption records of shard ``url`` by key; {} when the shard is not captioned."""
         return schema.read_caption_sidecar(self.root, url)

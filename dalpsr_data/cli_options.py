@@ -23,11 +23,14 @@ from typing import Any, Callable, List, Optional, Sequence
 import typer
 
 from dalpsr_data.config_io import SECTIONS, ConfigError, load_config, load_preset_section
+from dalpsr_data.library_logs import VERBOSE_HELP, quiet_libraries
 
 DEFAULT_PRESET = "paper"
 # click's ParameterSource names (typer may bundle its own click: compare names, not members)
 GIVEN = ("COMMANDLINE", "ENVIRONMENT")
 ErrorMap = Sequence[tuple[tuple[type[BaseException], ...], int]]
+VERBOSE = inspect.Parameter("verbose", inspect.Parameter.KEYWORD_ONLY, annotation=bool, default=typer.Option(
+    False, "--verbose", help=VERBOSE_HELP))
 
 
 def _scalar(tp: Any) -> tuple[Any, bool]:
@@ -70,14 +73,19 @@ def _shown(value: Any) -> bool:
 
 def make_command(cls: type, section: str, body: Callable[..., None], doc: str, *,
                  arguments: Sequence[str] = (), extra: Sequence[inspect.Parameter] = (),
+                 required: Sequence[str] = (),
                  errors: ErrorMap = (((ConfigError,), 2),)) -> Callable[..., None]:
     """A function typer can register: parses options, loads the config, calls ``body``.
 
     ``body(cfg, **extra_values)`` gets the loaded config and the values of ``extra`` (options
-    that are not config fields, e.g. caption's BUILD argument and ``--local``). A
+    that are not config fields, e.g. caption's BUILD argument and ``--local``); an extra
+    annotated ``Optional`` is None unless given (its shown default is the preset's). A
     :class:`ConfigError` while loading exits 2 with one line; an exception raised by ``body``
     whose type is listed in ``errors`` exits with that code and its message (no traceback).
-    ``--pipeline`` is offered when ``section`` is a preset section (dalpsr_data.config_io).
+    Every command has ``--verbose``: without it the model libraries' bars and notices are
+    hidden (dalpsr_data.library_logs). ``--pipeline`` is offered when ``section`` is a preset
+    section (dalpsr_data.config_io); a ``pipeline`` field of ``cls`` then takes its value.
+    Options named in ``required`` have no default: click reports them missing (exit 2).
     """
     hints = typing.get_type_hints(cls)
     with_preset = section in SECTIONS
@@ -91,6 +99,8 @@ def make_command(cls: type, section: str, body: Callable[..., None], doc: str, *
                 f"every option not given here. The defaults shown are {DEFAULT_PRESET}'s."))))
     sequences = set()
     for f in dataclasses.fields(cls):
+        if with_preset and f.name == "pipeline":
+            continue  # --pipeline above sets it
         tp, is_seq = _scalar(hints[f.name])
         if is_seq:
             sequences.add(f.name)
@@ -102,18 +112,26 @@ def make_command(cls: type, section: str, body: Callable[..., None], doc: str, *
             flag = "--" + f.name.replace("_", "-")
             if tp is bool and not f.name.startswith("no_"):  # a `no_x` field is the flag --no-x alone
                 flag = f"{flag}/--no-{f.name.replace('_', '-')}"
-            info = typer.Option(list(default) if is_seq else default, flag, show_default=_shown(default),
+            value = ... if f.name in required else list(default) if is_seq else default
+            info = typer.Option(value, flag, show_default=_shown(default) and f.name not in required,
                                 help=f.metadata.get("help", f.name))
         params.append(inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY,
                                         annotation=Optional[tp] if is_seq else tp, default=info))
+    params.append(VERBOSE)
     extra_names = [p.name for p in extra]
+    # an Optional extra shows its preset default but reaches ``body`` as None unless given
+    optional_extras = {p.name for p in extra if typing.get_origin(p.annotation) is typing.Union}
     params.extend(extra)
 
     def command(**kwargs: Any) -> None:
         ctx = kwargs.pop("ctx")
+        quiet_libraries(kwargs.pop("verbose"))  # before any library is imported
         pipeline = kwargs.pop("pipeline") if with_preset else None  # else maybe a field of cls
         extras = {k: kwargs.pop(k) for k in extra_names}
+        extras.update({k: None for k in optional_extras if not given(ctx, k)})
         overrides = {k: (tuple(v) if k in sequences else v) for k, v in kwargs.items() if given(ctx, k)}
+        if with_preset and "pipeline" in cls.__dataclass_fields__:
+            overrides["pipeline"] = pipeline
         try:
             cfg = load_config(cls, pipeline, section, overrides)
         except ConfigError as e:

@@ -19,37 +19,8 @@ from typing import Callable
 
 import numpy as np
 
-SMALL_POLICIES = ("pad", "skip")
-
-
-@dataclass(frozen=True)
-class PatchConfig:
-    """The ``patches:`` preset section.
-
-    per_image: patches cropped from every source image (each at its own random position).
-    small_policy: "pad" (reflect-pad bottom/right up to ``size``) or "skip".
-    min_side: images whose shorter side is below this are skipped (pixels).
-    max_pixels: decoded images above this many pixels are skipped (bomb guard).
-    repeat_crops: let a photo with fewer distinct crop positions than ``per_image`` repeat
-        crops (each with its own degradation), e.g. to train a degradation estimator on a
-        few small photos; off: such a photo yields one patch per distinct position.
-    """
-
-    per_image: int = 4
-    small_policy: str = "pad"
-    min_side: int = 128
-    max_pixels: int = 178_956_970  # Pillow's own error threshold (2 x MAX_IMAGE_PIXELS)
-    repeat_crops: bool = False
-
-    def __post_init__(self) -> None:
-        if self.per_image < 1:
-            raise ValueError(f"per_image must be >= 1, got {self.per_image}")
-        if self.small_policy not in SMALL_POLICIES:
-            raise ValueError(f"small_policy must be one of {SMALL_POLICIES}, got {self.small_policy!r}")
-        if self.min_side < 1:
-            raise ValueError(f"min_side must be >= 1, got {self.min_side}")
-        if self.max_pixels < 1:
-            raise ValueError(f"max_pixels must be >= 1, got {self.max_pixels}")
+# The `patches:` section is read by the build's command line, which must not load numpy.
+from dalpsr_data.build.config import SMALL_POLICIES, PatchConfig  # noqa: F401 - re-exported
 
 
 @dataclass(frozen=True)

@@ -61,14 +61,23 @@ def shard_name(index: int) -> str:
     return f"shard-{index:06d}.tar"
 
 
-def marker_path(tar_path: str | Path) -> Path:
-    """``shard-000000.tar`` -> ``shard-000000.done.json`` (same folder)."""
-    p = Path(tar_path)
-    return p.with_name(p.name.removesuffix(".tar") + ".done.json")
+def marker_path(path: str | Path) -> Path:
+    """The commit marker of the file ``path`` (a shard, a caption sidecar, a latent file):
+    ``shard-000000.tar`` / ``.jsonl`` / ``.safetensors`` -> ``shard-000000.done.json``."""
+    return Path(path).with_suffix(".done.json")
 
 
 def caption_sidecar_path(root: str | Path, tar_name: str) -> Path:
     return Path(root) / CAPTIONS_DIR / (tar_name.removesuffix(".tar") + ".jsonl")
+
+
+def caption_marker_path(root: str | Path, tar_name: str) -> Path:
+    return marker_path(caption_sidecar_path(root, tar_name))
+
+
+def is_captioned(root: str | Path, tar_name: str) -> bool:
+    """The one test of a captioned shard: its sidecar and, written after it, its marker exist."""
+    return caption_sidecar_path(root, tar_name).is_file() and caption_marker_path(root, tar_name).is_file()
 
 
 def build_command(root: str | Path) -> str:
@@ -179,9 +188,9 @@ def decode_png_member(data: bytes) -> "np.ndarray":
 
 def read_caption_sidecar(root: str | Path, tar_name: str) -> dict[str, dict[str, Any]]:
     """Caption records of one build shard by key; {} when the shard is not captioned."""
-    path = caption_sidecar_path(root, tar_name)
-    if not path.is_file() or not marker_path(path.with_suffix(".tar")).is_file():
+    if not is_captioned(root, tar_name):
         return {}
+    path = caption_sidecar_path(root, tar_name)
     out: dict[str, dict[str, Any]] = {}
     with open(path, encoding="utf-8") as f:
         for n, line in enumerate(f, 1):

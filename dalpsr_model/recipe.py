@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from dalpsr_data.atomic import write_json_atomic
 from dalpsr_data.buildinfo import BuildInfo
@@ -34,43 +34,17 @@ from dalpsr_data.caption.run import run_caption
 from dalpsr_data.config_io import ConfigError, load_config, to_dict
 from dalpsr_data.outlock import holds_out_lock
 from dalpsr_model import recipe_outputs as outputs
-from dalpsr_model.controlnet.base import check_base_folder
 from dalpsr_model.controlnet.config import ControlNetConfig
 from dalpsr_model.controlnet import trainer as controlnet_trainer
 from dalpsr_model.controlnet.trainer import train_controlnet
+from dalpsr_model.diffusion.base import check_base_folder
 from dalpsr_model.encoder_align import trainer as encoder_trainer
 from dalpsr_model.encoder_align.trainer import EncoderConfig, train_encoder
 from dalpsr_model.irpad import trainer as irpad_trainer
 from dalpsr_model.irpad.io import load_irpad
 from dalpsr_model.irpad.trainer import IrpadConfig, train_irpad
+from dalpsr_model.recipe_config import RecipeConfig
 from dalpsr_model.training.outdir import check_out
-
-STAGES = ("encoder", "caption", "irpad", "controlnet")
-
-
-@dataclass(frozen=True)
-class RecipeConfig:
-    """Options of the recipe (the app callback); stage settings come from the preset."""
-
-    shards: str = ""
-    base: str = ""
-    out: str = "runs/dalpsr"
-    pipeline: str = "paper"
-    irpad: str = ""
-    vision_tower: str = ""
-    llava: str = ""
-    ram_checkpoint: str = ""
-    cpu: bool = False
-    resume: str = ""
-    overwrite: bool = False
-
-    def __post_init__(self) -> None:
-        if not self.shards:
-            raise ConfigError("give --shards <build folder> to run the recipe, or name a stage "
-                              "(see `dalpsr-train --help`)")
-        if not self.base:
-            raise ConfigError("give --base <Stable Diffusion 2.1-base folder, diffusers layout>")
-
 
 @dataclass(frozen=True)
 class Stage:
@@ -135,10 +109,10 @@ def plan_recipe(rc: RecipeConfig) -> Plan:
     if rc.vision_tower:
         outputs.check_given_tower(rc.vision_tower)
         encoder = Stage("encoder", "reuse", tower, "given by --vision-tower")
+    elif outputs.finished_tower(tower) and not overwrite:  # recorded: dalpsr-sr --vision-tower needs it
+        encoder = Stage("encoder", "reuse", tower, f"finished in {out / 'encoder'}")
     elif caption.action == "reuse":
         encoder = Stage("encoder", "skip", "", "captions exist: the aligned tower only serves captioning")
-    elif outputs.finished_tower(tower) and not overwrite:
-        encoder = Stage("encoder", "reuse", tower, f"finished in {out / 'encoder'}")
     else:
         cfg = load_config(EncoderConfig, rc.pipeline, "encoder",
                           {**common, "out": str(out / "encoder"), "llava": caption.config.llava})
@@ -167,11 +141,11 @@ def plan_recipe(rc: RecipeConfig) -> Plan:
         controlnet = Stage("controlnet", "run", cn_path, "trains on SD 2.1-base", cn_cfg)
     # each stage that will run refuses an unwritable --out or a previous, unfinished run in
     # it (without --resume/--overwrite) now, not after the stages before it
-    trainers = {"encoder": encoder_trainer, "irpad": irpad_trainer, "controlnet": controlnet_trainer}
-    for stage in (encoder, irpad, controlnet):
-        if stage.action == "run":
-            check_out(stage.config, trainers[stage.name].OUTPUTS)
-    return Plan([encoder, caption, irpad, controlnet], build)
+    stages = [encoder, caption, irpad, controlnet]
+    for stage in stages:
+        if stage.action == "run" and STAGE_KINDS[stage.name].outputs is not None:
+            check_out(stage.config, STAGE_KINDS[stage.name].outputs)
+    return Plan(stages, build)
 
 
 def _finite(x: float) -> float | None:
@@ -179,25 +153,50 @@ def _finite(x: float) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def _run_stage(stage: Stage, build: BuildInfo) -> dict[str, Any]:
-    """Run one planned stage on ``build`` (--shards, opened once); returns what the summary
-    records about it."""
+def _run_encoder(stage: Stage, build: BuildInfo) -> dict[str, Any]:
+    result = train_encoder(stage.config, build)["result"]
+    return {"step": result.step, "last_mse": _finite(result.last_loss)}
+
+
+def _run_caption(stage: Stage, build: BuildInfo) -> dict[str, Any]:
     cfg = stage.config
-    if stage.name == "encoder":
-        result = train_encoder(cfg, build)["result"]
-        return {"step": result.step, "last_mse": _finite(result.last_loss)}
-    if stage.name == "caption":
-        executor = "ray" if cfg.gpus > 1 or cfg.address else "local"
-        summary = run_caption(Path(stage.path).parent, cfg, executor=executor)
-        if summary["failed_shards"]:
-            raise outputs.StageFailed(f"caption: {len(summary['failed_shards'])} shard(s) failed "
-                                      f"(rerun the recipe to retry them): {summary['failed_shards']}")
-        return {"captioned_shards": summary["done"], "samples": summary["samples"], "errors": summary["errors"]}
-    if stage.name == "irpad":
-        out = train_irpad(cfg, build)
-        return {"step": out["result"].step, "accuracy": out["eval"].get("accuracy")}
-    result = train_controlnet(cfg, build)
+    executor = "ray" if cfg.gpus > 1 or cfg.address else "local"
+    summary = run_caption(Path(stage.path).parent, cfg, executor=executor)
+    if summary["failed_shards"]:
+        raise outputs.StageFailed(f"caption: {len(summary['failed_shards'])} shard(s) failed "
+                                  f"(rerun the recipe to retry them): {summary['failed_shards']}")
+    return {"captioned_shards": summary["done"], "samples": summary["samples"], "errors": summary["errors"]}
+
+
+def _run_irpad(stage: Stage, build: BuildInfo) -> dict[str, Any]:
+    out = train_irpad(stage.config, build)
+    return {"step": out["result"].step, "accuracy": out["eval"].get("accuracy")}
+
+
+def _run_controlnet(stage: Stage, build: BuildInfo) -> dict[str, Any]:
+    result = train_controlnet(stage.config, build)
     return {"step": result.step, "last_loss": _finite(result.last_loss)}
+
+
+@dataclass(frozen=True)
+class StageKind:
+    """How the recipe runs one kind of stage: ``run(stage, build)`` returns what recipe.json
+    records about it; ``outputs``: what its --out guard protects (None: it writes beside the
+    build, no --out); ``check(path)`` proves a finished or reused output usable, or None."""
+
+    run: Callable[[Stage, BuildInfo], dict[str, Any]]
+    outputs: tuple[str, ...] | None
+    check: Callable[[str], Any] | None = None
+
+
+# The stages in the order they run; the one table the plan and the run dispatch through.
+STAGE_KINDS: dict[str, StageKind] = {
+    "encoder": StageKind(_run_encoder, encoder_trainer.OUTPUTS),
+    "caption": StageKind(_run_caption, None),
+    "irpad": StageKind(_run_irpad, irpad_trainer.OUTPUTS, load_irpad),  # the pair must load at inference
+    "controlnet": StageKind(_run_controlnet, controlnet_trainer.OUTPUTS),
+}
+STAGES = tuple(STAGE_KINDS)
 
 
 @holds_out_lock
@@ -210,10 +209,11 @@ def run_recipe(rc: RecipeConfig, plan: Plan | None = None) -> dict[str, Any]:
     for stage in plan.stages:
         entry: dict[str, Any] = {"action": {"run": "ran", "reuse": "reused", "skip": "skipped"}[stage.action],
                                  "path": stage.path, "why": stage.why}
+        kind = STAGE_KINDS[stage.name]
         if stage.action == "run":
-            entry.update(_run_stage(stage, plan.build))
-        if stage.name == "irpad":
-            load_irpad(stage.path)  # the pair is usable at inference: IRPAD must load
+            entry.update(kind.run(stage, plan.build))
+        if kind.check is not None:
+            kind.check(stage.path)
         summary[stage.name] = entry
     Path(rc.out).mkdir(parents=True, exist_ok=True)
     write_json_atomic(Path(rc.out) / "recipe.json", summary)

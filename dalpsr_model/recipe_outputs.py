@@ -15,7 +15,7 @@ from typing import Any
 
 from dalpsr_data import schema
 from dalpsr_data.buildinfo import BuildInfo
-from dalpsr_data.caption.sidecar import is_captioned
+from dalpsr_data.schema import is_captioned
 from dalpsr_data.config_io import ConfigError, to_dict
 from dalpsr_data.caption.run import CAPTION_JSON
 from dalpsr_data.caption.llava_io import META_NAME as TOWER_META, WEIGHTS_NAME as TOWER_WEIGHTS

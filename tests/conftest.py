@@ -6,6 +6,7 @@ Fixtures that build tiny models live in the conftest.py of each test folder.
 from __future__ import annotations
 
 import os
+import tempfile
 
 # Before torch/cv2/numpy load their thread pools: two processes share two cores.
 for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
@@ -14,6 +15,8 @@ os.environ["TOKENIZERS_PARALLELISM"] = "false"
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
+# The weight-hash cache (dalpsr_data.hash_cache) of a test session, not the user's ~/.cache
+os.environ["DALPSR_CACHE_DIR"] = tempfile.mkdtemp(prefix="dalpsr-test-cache-")
 # Ray reads its auth settings once, when first imported: set them before any test imports it,
 # so the embedded test cluster keeps token auth without writing ~/.ray/auth_token.
 from dalpsr_data.ray_runtime import _embedded_auth_env  # noqa: E402

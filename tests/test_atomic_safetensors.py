@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 from dalpsr_data.atomic import TMP_PREFIX, write_json_atomic, write_safetensors_atomic
 from dalpsr_data.caption.llava_io import META_NAME, WEIGHTS_NAME, save_vision_tower
 from dalpsr_data.cli import app
-from dalpsr_model.irpad import Irpad, IrpadArch, save_irpad
-from dalpsr_model.irpad.io import META, WEIGHTS
+from dalpsr_model.irpad.io import META, WEIGHTS, save_irpad
+from dalpsr_model.irpad.model import Irpad, IrpadArch
 
 
 @pytest.fixture

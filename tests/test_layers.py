@@ -5,12 +5,17 @@ functions included.
 - in floor 2, no library module (models, trainers, loader, training loop) imports the command
   lines in ``dalpsr_model.cli``: the CLI sits on top and only parses and calls;
 - the project's own imports stand at module top (a hidden arrow inside a function body is
-  still an arrow, and it is where cycles hide).
+  still an arrow, and it is where cycles hide), with one exemption: a command-line module
+  (``dalpsr_data/cli.py``, ``dalpsr_data/commands/*.py``, ``dalpsr_model/cli/*.py``) imports
+  the library that does its command's work inside the function that runs it. That is the
+  lazy boundary of issue 20: ``--help`` and option errors answer without loading torch
+  (tests/test_startup.py checks that with an import spy). Nothing else is exempt.
 """
 
 from __future__ import annotations
 
 import ast
+import shutil
 from pathlib import Path
 
 import pytest
@@ -18,16 +23,16 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def absolute(path: Path, node: ast.ImportFrom) -> str:
+def absolute(path: Path, node: ast.ImportFrom, root: Path = ROOT) -> str:
     """The absolute module name of a (possibly relative) ``from ... import``."""
     if not node.level:
         return node.module or ""
-    package = list(path.resolve().relative_to(ROOT).parent.parts)
+    package = list(path.resolve().relative_to(root.resolve()).parent.parts)
     base = package[:len(package) - (node.level - 1)]
     return ".".join(base + ([node.module] if node.module else []))
 
 
-def project_imports(path: Path) -> list[tuple[int, str, bool]]:
+def project_imports(path: Path, root: Path = ROOT) -> list[tuple[int, str, bool]]:
     """(line, imported module, at module top) for every import of dalpsr_data / dalpsr_model,
     relative imports resolved to their absolute names."""
     tree = ast.parse(path.read_text(), filename=str(path))
@@ -35,7 +40,7 @@ def project_imports(path: Path) -> list[tuple[int, str, bool]]:
     out = []
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
-            names = [absolute(path, node)]
+            names = [absolute(path, node, root)]
         elif isinstance(node, ast.Import):
             names = [a.name for a in node.names]
         else:
@@ -46,8 +51,23 @@ def project_imports(path: Path) -> list[tuple[int, str, bool]]:
     return out
 
 
-def modules(package: str) -> list[Path]:
-    return sorted((ROOT / package).rglob("*.py"))
+def modules(package: str, root: Path = ROOT) -> list[Path]:
+    return sorted((root / package).rglob("*.py"))
+
+
+def is_cli(relative: Path) -> bool:
+    """Whether a module (path relative to the repository root) is a command-line module."""
+    parts = relative.parts
+    return (parts == ("dalpsr_data", "cli.py") or parts[:2] in (("dalpsr_data", "commands"),
+                                                                  ("dalpsr_model", "cli")))
+
+
+def hidden_imports(root: Path = ROOT) -> list[str]:
+    """Project imports inside a function or block, outside the command-line modules."""
+    return [f"{p.relative_to(root)}:{line} imports {name} inside a function or block"
+            for pkg in ("dalpsr_data", "dalpsr_model") for p in modules(pkg, root)
+            if not is_cli(p.relative_to(root))
+            for line, name, at_top in project_imports(p, root) if not at_top]
 
 
 def upward_imports() -> list[str]:
@@ -69,10 +89,30 @@ def test_no_import_runs_upward():
 
 
 def test_project_imports_stand_at_module_top():
-    hidden = [f"{p.relative_to(ROOT)}:{line} imports {name} inside a function or block"
-              for pkg in ("dalpsr_data", "dalpsr_model") for p in modules(pkg)
-              for line, name, at_top in project_imports(p) if not at_top]
-    assert hidden == []
+    assert hidden_imports() == []
+
+
+@pytest.fixture
+def package_copy(tmp_path):
+    """A copy of both packages: probes are written there, never into the source tree."""
+    for pkg in ("dalpsr_data", "dalpsr_model"):
+        shutil.copytree(ROOT / pkg, tmp_path / pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    return tmp_path
+
+
+@pytest.mark.parametrize("where, exempt", [
+    ("dalpsr_model/cli/_layers_probe.py", True),
+    ("dalpsr_data/commands/_layers_probe.py", True),
+    ("dalpsr_model/controlnet/_layers_probe.py", False),
+    ("dalpsr_model/sr/_layers_probe.py", False),
+    ("dalpsr_data/_layers_probe.py", False),
+])
+def test_only_command_line_modules_may_import_when_they_run(package_copy, where, exempt):
+    # The exemption is the CLI's lazy boundary and nothing else: the same hidden import is
+    # allowed in a command module and reported everywhere else.
+    (package_copy / where).write_text("def run():\n    from dalpsr_model.sr.runner import run_sr\n")
+    found = [h for h in hidden_imports(package_copy) if h.startswith(where)]
+    assert found == ([] if exempt else [f"{where}:2 imports dalpsr_model.sr.runner inside a function or block"])
 
 
 @pytest.mark.parametrize("source, expect", [
@@ -81,12 +121,9 @@ def test_project_imports_stand_at_module_top():
     ("def f():\n    from .step import Batch\n", "dalpsr_model.controlnet.step"),
     ("def f():\n    from ..cli import options\n", "dalpsr_model.cli"),
 ])
-def test_the_scan_sees_hidden_plain_and_relative_imports(source, expect):
+def test_the_scan_sees_hidden_plain_and_relative_imports(package_copy, source, expect):
     # The scan itself must catch every form, or the two tests above could never fail.
-    f = ROOT / "dalpsr_model" / "controlnet" / "_layers_probe.py"
+    f = package_copy / "dalpsr_model" / "controlnet" / "_layers_probe.py"
     f.write_text(source)
-    try:
-        assert [name for _, name, _ in project_imports(f)] == [expect]
-        assert project_imports(f)[0][2] == source.startswith("import")
-    finally:
-        f.unlink()
+    assert [name for _, name, _ in project_imports(f, package_copy)] == [expect]
+    assert project_imports(f, package_copy)[0][2] == source.startswith("import")

@@ -2,12 +2,10 @@
 
 Plain Python entry point (no CLI needed)::
 
-    from dalpsr_data.build import BuildConfig, PatchConfig, run_build
+    from dalpsr_data.build.config import BuildConfig, PatchConfig
+    from dalpsr_data.build.runner import run_build
     result = run_build(BuildConfig(sources=("samples",), out="shards/x", executor="local"))
+
+This package imports nothing: ``dalpsr_data.build.config`` stays light (no numpy-heavy
+decoders, no cv2, no Ray) so that the command line parses and checks options at once.
 """
-
-from dalpsr_data.build.config import BuildConfig, PatchConfig, load_build_configs
-from dalpsr_data.build.runner import BuildFailed, BuildResult, run_build
-
-__all__ = ["BuildConfig", "BuildFailed", "BuildResult", "PatchConfig", "load_build_configs",
-           "run_build"]

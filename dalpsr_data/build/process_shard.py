@@ -9,6 +9,7 @@ only after the tar has been renamed into place.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ import numpy as np
 
 from dalpsr_data import schema
 from dalpsr_data.build.plan import sibling_key
+from dalpsr_data.build.png import encode_png
 from dalpsr_data.build.shard_writer import write_shard
 from dalpsr_data.config_io import ConfigError, canonical_json
 from dalpsr_data.decode import DecodedImage, DecodeError, decode_file
@@ -46,27 +48,37 @@ class ShardTask:
     png_compression: int
 
 
+# glibc's mallopt parameters (malloc.h): M_TRIM_THRESHOLD -1, M_MMAP_THRESHOLD -3
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_KEEP_BYTES = 32 << 20  # glibc's largest mmap threshold; a patch's arrays are 1-7 MB each
+
+
+@functools.cache
+def keep_freed_memory() -> None:
+    """Let glibc reuse freed multi-MB arrays instead of returning them to the kernel.
+
+    By default every array above ~128 KB (the threshold adapts, but trimming undoes it) is
+    a fresh mmap whose pages fault in on first write: ~8 ms of a triplet's 40 (USM alone
+    13.7 -> 9.4 ms, benchmarks/degrade.py). A process-wide setting, harmless elsewhere; a
+    no-op off glibc. Once per process (cached): the symbol lookup is cheap, but not free.
+    """
+    import ctypes
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt  # the running program's symbols include libc's
+    except (OSError, AttributeError, TypeError):
+        return
+    mallopt(_M_MMAP_THRESHOLD, _KEEP_BYTES)
+    mallopt(_M_TRIM_THRESHOLD, 2 * _KEEP_BYTES)
+
+
 def _set_single_thread() -> None:
     """One thread per worker: the executor already runs one task per core, and the
-    degradation's bytes must not depend on a thread count."""
+    degradation's bytes must not depend on a thread count. Also keeps freed memory."""
     import cv2
 
     cv2.setNumThreads(1)
-
-
-def encode_png(rgb: np.ndarray, level: int) -> bytes:
-    """uint8 (H, W, 3) RGB -> lossless PNG bytes (cv2/zlib, fixed settings: byte-stable).
-
-    ``level`` -1 keeps OpenCV's own defaults: with OpenCV 5 they encode a 512x512 patch in
-    about half the time of an explicit level 1 (8 vs 16 ms) for a file ~0.3% larger.
-    """
-    import cv2
-
-    params = [] if level < 0 else [cv2.IMWRITE_PNG_COMPRESSION, level]
-    ok, buf = cv2.imencode(".png", np.ascontiguousarray(rgb[..., ::-1]), params)
-    if not ok:
-        raise RuntimeError("cv2.imencode failed on a valid uint8 image")
-    return buf.tobytes()
+    keep_freed_memory()
 
 
 def _json_bytes(obj: Any) -> bytes:

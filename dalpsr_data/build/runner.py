@@ -20,13 +20,27 @@ from dalpsr_data.build.outdir import check_build_json, prepare_out_dir
 from dalpsr_data.build.plan import BuildPlan, make_plan
 from dalpsr_data.build.process_shard import ShardTask, preflight, process_shard
 from dalpsr_data.build.report import is_committed, make_report, read_marker, write_index
-from dalpsr_data.config_io import ConfigError, to_dict
+from dalpsr_data.config_io import ConfigError, load_config, to_dict
 from dalpsr_data.degradation import DegradationConfig
 from dalpsr_data.jobs import Job, ShardStats, run_shards
 from dalpsr_data.outlock import output_lock
 from dalpsr_data.patches import PatchConfig
 from dalpsr_data.progress import Progress
 from dalpsr_data.ray_runtime import RayUnreachable, check_reachable
+
+
+def load_build_configs(pipeline: str, overrides: dict[str, Any] | None = None,
+                       patch_overrides: dict[str, Any] | None = None,
+                       degradation_overrides: dict[str, Any] | None = None):
+    """(BuildConfig, PatchConfig, DegradationConfig) from a preset plus overrides.
+
+    Fails with ConfigError before any work when a section has an unknown or bad field.
+    """
+
+    build = load_config(BuildConfig, pipeline, "build", {**(overrides or {}), "pipeline": pipeline})
+    patches = load_config(PatchConfig, pipeline, "patches", patch_overrides)
+    degradation = load_config(DegradationConfig, pipeline, "degradation", degradation_overrides)
+    return build, patches, degradation
 
 
 class BuildFailed(RuntimeError):
@@ -56,6 +70,55 @@ def _build_json(cfg: BuildConfig, patch_cfg: PatchConfig, deg_cfg: Any, plan: Bu
             "num_files": len(plan.files), "num_patches": plan.num_patches,
             "num_shards": len(plan.shards), "roots": plan.roots,
             "schema": {"members": list(schema.SAMPLE_MEMBERS), "version": 1}}
+
+
+def _check_address(cfg: BuildConfig) -> None:
+    """An unreachable Ray cluster fails before any work."""
+    if cfg.executor == "ray" and cfg.address:
+        try:
+            check_reachable(cfg.address, cfg.connect_timeout)
+        except RayUnreachable as e:
+            raise ConfigError(f"{e}: check --address and that the cluster is running, or raise "
+                              f"--connect-timeout") from None
+
+
+def _prepare(cfg: BuildConfig, patch_cfg: PatchConfig, deg_cfg: Any) -> tuple[BuildPlan, Path]:
+    """The plan, and the output folder checked against it (build.json written when new)."""
+    plan = make_plan(cfg.sources, cfg.data_root, cfg.limit, patch_cfg.per_image, cfg.shard_size,
+                     output_config(cfg, patch_cfg, deg_cfg))
+    preflight(deg_cfg)
+    out = prepare_out_dir(Path(cfg.out), cfg.overwrite, plan.roots)
+    check_build_json(out, plan.plan_hash, plan.output_config)
+    if not (out / schema.BUILD_JSON).is_file():
+        write_json_atomic(out / schema.BUILD_JSON, _build_json(cfg, patch_cfg, deg_cfg, plan))
+    return plan, out
+
+
+def _shard_jobs(cfg: BuildConfig, patch_cfg: PatchConfig, deg_cfg: Any, plan: BuildPlan, out: Path) -> list[Job]:
+    return [Job(s.name, ShardTask(s.index, s.name, str(out), plan.plan_hash, s.patches, cfg.seed,
+                                  patch_cfg, deg_cfg, cfg.png_compression),
+                size=len(s.patches), marker=str(schema.marker_path(out / s.name)))
+            for s in plan.shards]
+
+
+def _raise_if_failed(cfg: BuildConfig, result: BuildResult) -> None:
+    """BuildFailed for failed shards, an empty build, or skips under --strict."""
+    out, report = result.out_dir, result.report
+    if result.failed:
+        causes = "; ".join(f"{k}: {v}" for k, v in sorted(result.failed.items()))
+        raise BuildFailed(f"{len(result.failed)} shard(s) failed after {cfg.max_retries} retries "
+                          f"({causes}); the other shards are committed: rerun the same command "
+                          f"to retry only the failed ones", result)
+    if report["patches"]["built"] == 0:  # an empty index.json would only fail later
+        n = report["files"]["skipped"]
+        reasons = ", ".join(f"{k}={v}" for k, v in report["skip_reasons"].items())
+        raise BuildFailed(f"no samples were built: {n} file{'s' if n != 1 else ''} skipped "
+                          f"({reasons}); see {out / schema.REPORT_JSON}", result)
+    if cfg.strict and report["skipped_files"]:
+        first = report["skipped_files"][0]
+        raise BuildFailed(f"--strict: {report['files']['skipped']} file(s) skipped, e.g. "
+                          f"{first['source']}:{first['path']} ({first['reason']}); see "
+                          f"{out / schema.REPORT_JSON}", result)
 
 
 def remove_worker_temporaries(out: Path, wait: float = 2.0, settle: float = 0.5,
@@ -97,35 +160,29 @@ def _run_build(cfg: BuildConfig, patch_cfg: PatchConfig | None, deg_cfg: Any, pr
     t0 = time.perf_counter()
     patch_cfg = patch_cfg or PatchConfig()
     deg_cfg = deg_cfg or DegradationConfig()
-    if cfg.executor == "ray" and cfg.address:  # an unreachable cluster fails before any work
-        try:
-            check_reachable(cfg.address, cfg.connect_timeout)
-        except RayUnreachable as e:
-            raise ConfigError(f"{e}: check --address and that the cluster is running, or raise "
-                              f"--connect-timeout") from None
-    plan = make_plan(cfg.sources, cfg.data_root, cfg.limit, patch_cfg.per_image, cfg.shard_size,
-                     output_config(cfg, patch_cfg, deg_cfg))
-    preflight(deg_cfg)
-    out = prepare_out_dir(Path(cfg.out), cfg.overwrite, plan.roots)
-    check_build_json(out, plan.plan_hash, plan.output_config)
-    if not (out / schema.BUILD_JSON).is_file():
-        write_json_atomic(out / schema.BUILD_JSON, _build_json(cfg, patch_cfg, deg_cfg, plan))
+    _check_address(cfg)
+    plan, out = _prepare(cfg, patch_cfg, deg_cfg)
     result = BuildResult(out, plan.plan_hash, len(plan.shards))
     result.removed_temporaries = [p.name for p in remove_orphan_temporaries(out)]
-    jobs = [Job(s.name, ShardTask(s.index, s.name, str(out), plan.plan_hash, s.patches, cfg.seed,
-                                  patch_cfg, deg_cfg, cfg.png_compression),
-                size=len(s.patches), marker=str(schema.marker_path(out / s.name)))
-            for s in plan.shards]
+    jobs = _shard_jobs(cfg, patch_cfg, deg_cfg, plan, out)
 
     # Each marker is read once here; run_shards skips by this set (it runs right after).
     done_before = {j.id for j in jobs if is_committed(out, j.id, plan.plan_hash)}
     if len(done_before) < len(jobs):  # an index.json left over (beside a damaged shard) must go
         (out / schema.INDEX_JSON).unlink(missing_ok=True)
     bar = Progress("build", plan.num_patches, "patches", enabled=progress)
+    # The bar's position counts planned patches; its note splits the finished ones into made
+    # and skipped (unreadable files, crops a small photo cannot give), which add up to it.
+    sizes = {j.id: j.size for j in jobs}
+    made_before = [int((read_marker(out, j) or {}).get("nsamples", 0)) for j in done_before]
+    tally = {"made": sum(made_before), "skipped": sum(sizes[j] for j in done_before) - sum(made_before)}
 
     def on_done(outcome: Any) -> None:
         if isinstance(outcome, ShardStats):
             result.built.append(outcome.id)
+            tally["made"] += outcome.samples
+            tally["skipped"] += sizes[outcome.id] - outcome.samples
+            bar.note = f"{tally['made']} made, {tally['skipped']} skipped"
 
     try:
         run = run_shards(jobs, shard_fn, executor=cfg.executor, retries=cfg.max_retries,
@@ -143,22 +200,8 @@ def _run_build(cfg: BuildConfig, patch_cfg: PatchConfig | None, deg_cfg: Any, pr
     result.report["work_seconds"] = round(run.seconds, 3)
     result.report["patches_per_second"] = round(bar.rate, 3)
     result.report["failed_shards"] = dict(sorted(result.failed.items()))
+    result.report["shards_resumed"] = len(run.skipped)  # committed by an earlier run
     write_json_atomic(out / schema.REPORT_JSON, result.report)
-    if result.failed:
-        causes = "; ".join(f"{k}: {v}" for k, v in sorted(result.failed.items()))
-        raise BuildFailed(f"{len(result.failed)} shard(s) failed after {cfg.max_retries} retries "
-                          f"({causes}); the other shards are committed: rerun the same command "
-                          f"to retry only the failed ones", result)
-    if result.report["patches"]["built"] == 0:  # an empty index.json would only fail later
-        n = result.report["files"]["skipped"]
-        reasons = ", ".join(f"{k}={v}" for k, v in result.report["skip_reasons"].items())
-        raise BuildFailed(f"no samples were built: {n} file{'s' if n != 1 else ''} skipped "
-                          f"({reasons}); see {out / schema.REPORT_JSON}", result)
-    if cfg.strict and result.report["skipped_files"]:
-        first = result.report["skipped_files"][0]
-        raise BuildFailed(f"--strict: {result.report['files']['skipped']} file(s) skipped, e.g. "
-                          f"{first['source']}:{first['path']} ({first['reason']}); see "
-                          f"{out / schema.REPORT_JSON}", result)
+    _raise_if_failed(cfg, result)
     write_index(out, plan, markers)
     return result
-

@@ -40,9 +40,10 @@ def print_summary(report: dict[str, Any], out_dir: str, console: Console | None 
         console.print("skipped files by reason: " + ", ".join(
             f"{k}={v}" for k, v in report["skip_reasons"].items()) + f" (details in {schema.REPORT_JSON})")
     work = report.get("work_seconds", report["wall_seconds"])
-    if report["patches_this_run"] == 0:  # a rerun of a finished build: no rate to speak of
-        console.print(f"nothing left to build ({report['wall_seconds']:.1f} s): "
-                      f"the totals above are the committed build's")
+    if report["patches_this_run"] == 0:  # no rate to speak of
+        if report.get("shards_resumed"):  # a rerun of a finished build; not a first run's failure
+            console.print(f"nothing left to build ({report['wall_seconds']:.1f} s): "
+                          f"the totals above are the committed build's")
         return
     console.print(f"{report['patches_this_run']} patches built in {report['wall_seconds']:.1f} s; "
                   f"shards ran {work:.1f} s at {report['patches_per_second']:.2f} planned patches/s "

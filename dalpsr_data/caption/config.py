@@ -18,6 +18,8 @@ RUNTIME_ONLY = ("gpus", "address", "batch_size", "tag_batch_size", "retries", "c
 # --dtype (resolved) -> torch attribute name, for RAM and LLaVA alike (torch is imported by
 # the model loaders, not by this config module).
 TORCH_DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
+# The RAM releases the tagger loads (caption.ram.arch checks a checkpoint against these).
+RAM_VARIANTS = ("ram", "ram_plus")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,7 +54,7 @@ class CaptionConfig:
                                  "and caption every shard again; other files stay.")
 
     def __post_init__(self) -> None:
-        choices = {"tagger": ("ram", "none"), "ram_variant": ("ram", "ram_plus"), "image": ("lr", "hr"),
+        choices = {"tagger": ("ram", "none"), "ram_variant": RAM_VARIANTS, "image": ("lr", "hr"),
                    "dtype": ("auto", *TORCH_DTYPES), "device": ("cuda", "cpu")}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:

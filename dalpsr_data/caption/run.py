@@ -19,27 +19,18 @@ from dalpsr_data.caption.config import RUNTIME_ONLY, CaptionConfig
 from dalpsr_data.caption.interfaces import ModelFactory, Models
 from dalpsr_data.caption.llava_captioner import build_models, check_llava_folder
 from dalpsr_data.caption.ram_tagger import ram_paths
-from dalpsr_data.caption.sidecar import is_captioned, sidecar_marker
 from dalpsr_data.caption.stage import process_shard
 from dalpsr_data.config_io import ConfigError, to_dict
 from dalpsr_data.jobs import Job, JobFailure, RayActors, ShardStats, run_shards
 from dalpsr_data.outlock import output_lock
 from dalpsr_data.progress import Progress
+from dalpsr_data.versions import package_versions
 
 CAPTION_JSON = "caption.json"
 REPORT_JSON = "report.json"
 
 
-def _versions() -> dict[str, str]:
-    import importlib.metadata as md
-
-    out = {}
-    for pkg in ("dalpsr", "torch", "transformers", "timm"):
-        try:
-            out[pkg] = md.version(pkg)
-        except md.PackageNotFoundError:
-            out[pkg] = "unknown"
-    return out
+VERSIONED = ("dalpsr", "torch", "transformers", "timm")
 
 
 def check_inputs(root: Path, cfg: CaptionConfig) -> list[dict[str, Any]]:
@@ -92,7 +83,7 @@ def write_caption_json(root: Path, cfg: CaptionConfig) -> str:
             raise ConfigError(f"{path.parent} holds captions made with other settings ({what}): "
                               f"rerun with the same options, or add --overwrite to caption again")
     write_json_atomic(path, {"config": to_dict(cfg), "output_hash": output_hash,
-                             "models": _model_ids(cfg), "versions": _versions()})
+                             "models": _model_ids(cfg), "versions": package_versions(VERSIONED)})
     return output_hash
 
 
@@ -132,7 +123,7 @@ def _run_caption(root: Path, cfg: CaptionConfig, executor: str, factory: ModelFa
     captions_dir.mkdir(exist_ok=True)
     remove_orphan_temporaries(captions_dir)
     output_hash = write_caption_json(root, cfg)
-    jobs = [Job(e["url"], e["url"], size=int(e["nsamples"]), marker=str(sidecar_marker(root, e["url"])))
+    jobs = [Job(e["url"], e["url"], size=int(e["nsamples"]), marker=str(schema.caption_marker_path(root, e["url"])))
             for e in shards]
     summary: dict[str, Any] = {"shards": len(shards), "skipped": 0, "done": 0,
                                "failed_shards": {}, "samples": 0, "ok": 0, "errors": 0, "reasons": {}}
@@ -154,7 +145,7 @@ def _run_caption(root: Path, cfg: CaptionConfig, executor: str, factory: ModelFa
 
     gpus = 1 if cfg.device == "cuda" else 0
     run = run_shards(jobs, CaptionShard(str(root), cfg, output_hash), executor=executor,
-                     retries=cfg.retries, committed=lambda job: is_captioned(root, job.id),
+                     retries=cfg.retries, committed=lambda job: schema.is_captioned(root, job.id),
                      setup=functools.partial(factory or build_models, cfg),
                      actors=RayActors(cfg.gpus, cfg.cpus_per_actor, gpus,
                                       hint="lower --cpus-per-actor or use --device cpu"),

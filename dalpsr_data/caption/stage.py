@@ -12,6 +12,7 @@ import queue
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -22,7 +23,7 @@ from dalpsr_data.caption.batching import run_batched
 from dalpsr_data.caption.config import CaptionConfig
 from dalpsr_data.caption.instruction import build_instruction, select_tags
 from dalpsr_data.caption.interfaces import Models
-from dalpsr_data.caption.sidecar import empty_record, write_records
+from dalpsr_data.caption.sidecar import CaptionRecord, write_records
 from dalpsr_data.errors import reason_of
 from dalpsr_data.jobs import advance
 
@@ -71,43 +72,39 @@ def _prefetch(tar_path: Path, image: str, batch_size: int) -> Iterator[list[tupl
 
 
 def caption_batch(samples: list[tuple[str, Image.Image | None, str]], cfg: CaptionConfig, models: Models,
-                  sizes: dict[str, int]) -> tuple[list[dict[str, Any]], int]:
+                  sizes: dict[str, int]) -> tuple[list[CaptionRecord], int]:
     """Tag and caption one batch; returns (records, OOM halvings). ``sizes`` carries batch sizes."""
-    records = [empty_record(key, cfg.image) for key, _, _ in samples]
-    todo = []
-    for rec, (_, img, reason) in zip(records, samples):
+    records = [CaptionRecord(key, cfg.image) for key, _, _ in samples]
+    todo = []  # indices into records / samples still going
+    for i, (_, img, reason) in enumerate(samples):
         if reason:
-            rec.update(status="error", reason=reason)
+            records[i] = records[i].failed(reason)
         else:
-            todo.append((rec, img))
+            todo.append(i)
     halvings = 0
     tag_lists: list[Any] = [[] for _ in todo]
     if models.tagger is not None and todo:
-        res = run_batched(models.tagger.tag, [img for _, img in todo], sizes["tag"], "tag")
+        res = run_batched(models.tagger.tag, [samples[i][1] for i in todo], sizes["tag"], "tag")
         sizes["tag"], halvings = res.batch_size, res.oom_halvings
         tag_lists = res.outputs
-        for (rec, _), reason, size in zip(todo, res.reasons, res.call_sizes):
-            rec["tag_batch_size"] = size
+        for i, reason, size in zip(todo, res.reasons, res.call_sizes):
+            records[i] = replace(records[i], tag_batch_size=size)
             if reason:
-                rec.update(status="error", reason=reason)
+                records[i] = records[i].failed(reason)
     pending = []
-    for (rec, img), tags in zip(todo, tag_lists):
-        if rec["status"] != "ok":
+    for i, tags in zip(todo, tag_lists):
+        if not records[i].ok:
             continue
-        rec["tags"] = [t for t, _ in tags]
-        rec["tag_probs"] = [round(p, 4) for _, p in tags]
-        rec["instruction"] = build_instruction(cfg.instruction, select_tags(tags, cfg.max_tags))
-        pending.append((rec, img))
+        records[i] = replace(records[i], tags=tuple(t for t, _ in tags), tag_probs=tuple(round(p, 4) for _, p in tags),
+                             instruction=build_instruction(cfg.instruction, select_tags(tags, cfg.max_tags)))
+        pending.append(i)
     if pending:
         res = run_batched(lambda items: models.captioner.caption([i for i, _ in items], [s for _, s in items]),
-                          [(img, rec["instruction"]) for rec, img in pending], sizes["caption"], "caption")
+                          [(samples[i][1], records[i].instruction) for i in pending], sizes["caption"], "caption")
         sizes["caption"], halvings = res.batch_size, halvings + res.oom_halvings
-        for (rec, _), text, reason, size in zip(pending, res.outputs, res.reasons, res.call_sizes):
-            rec["batch_size"] = size
-            if reason:
-                rec.update(status="error", reason=reason)
-            else:
-                rec["caption"] = text
+        for i, text, reason, size in zip(pending, res.outputs, res.reasons, res.call_sizes):
+            records[i] = replace(records[i], batch_size=size)
+            records[i] = records[i].failed(reason) if reason else replace(records[i], caption=text)
     return records, halvings
 
 
@@ -117,7 +114,7 @@ def process_shard(root: str | Path, tar_name: str, cfg: CaptionConfig, models: M
     (the content of the commit marker, which the job runner writes after this returns)."""
     start = time.perf_counter()
     sizes = {"tag": cfg.tag_batch_size, "caption": cfg.batch_size}
-    records: list[dict[str, Any]] = []
+    records: list[CaptionRecord] = []
     halvings = 0
     for batch in _prefetch(Path(root) / tar_name, cfg.image, cfg.batch_size):
         recs, h = caption_batch(batch, cfg, models, sizes)
@@ -130,11 +127,11 @@ def process_shard(root: str | Path, tar_name: str, cfg: CaptionConfig, models: M
         halvings += h
     reasons: dict[str, int] = {}
     for rec in records:
-        if rec["status"] != "ok":
-            kind = rec["reason"].split(":")[0]
+        if not rec.ok:
+            kind = rec.reason.split(":")[0]
             reasons[kind] = reasons.get(kind, 0) + 1
-    stats = {"shard": tar_name, "nsamples": len(records), "ok": sum(r["status"] == "ok" for r in records),
-             "errors": sum(r["status"] != "ok" for r in records), "reasons": reasons,
+    stats = {"shard": tar_name, "nsamples": len(records), "ok": sum(r.ok for r in records),
+             "errors": sum(not r.ok for r in records), "reasons": reasons,
              "oom_halvings": halvings, "final_batch_size": sizes["caption"],
              "seconds": round(time.perf_counter() - start, 3), "output_hash": output_hash,
              "models": models.describe()}

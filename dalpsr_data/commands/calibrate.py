@@ -12,11 +12,8 @@ from dataclasses import dataclass
 
 import typer
 
-from dalpsr_data.atomic import write_json_atomic
 from dalpsr_data.cli_options import make_command
 from dalpsr_data.config_io import ConfigError, load_config, opt
-from dalpsr_data.degradation import DegradationConfig
-from dalpsr_data.degradation.calibration import calibrate as run_calibration
 
 DOC = ("Estimate the quantiles of the blur, noise and JPEG severities and write the table.\n\n"
        "Settings: the degradation: section of pipelines/paper.yaml unless --pipeline names another preset.")
@@ -38,6 +35,11 @@ class CalibrateConfig:
 
 def run(opts: CalibrateConfig) -> None:
     import time
+
+    # the lazy boundary: --help and option errors answer without loading cv2
+    from dalpsr_data.atomic import write_json_atomic
+    from dalpsr_data.degradation import DegradationConfig
+    from dalpsr_data.degradation.calibration import calibrate as run_calibration
 
     cfg = load_config(DegradationConfig, opts.pipeline, "degradation")
     t0 = time.perf_counter()

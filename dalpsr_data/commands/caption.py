@@ -12,9 +12,8 @@ from pathlib import Path
 
 import typer
 
+from dalpsr_data import schema
 from dalpsr_data.caption.config import CaptionConfig
-from dalpsr_data.caption.run import run_caption
-from dalpsr_data.caption.summary import print_summary
 from dalpsr_data.cli_options import make_command
 from dalpsr_data.config_io import ConfigError
 from dalpsr_data.interrupt import RESUME, exit_on_signals
@@ -33,6 +32,14 @@ EXTRA = [
 
 
 def run(cfg: CaptionConfig, build: Path, local: bool, progress: bool) -> None:
+    try:  # a missing or unfinished build: one line before torch loads (run_caption checks it too)
+        schema.read_index(build)
+    except schema.ShardFormatError as e:
+        raise ConfigError(str(e)) from e
+    # the lazy boundary: --help and option errors answer without loading torch
+    from dalpsr_data.caption.run import run_caption
+    from dalpsr_data.caption.summary import print_summary
+
     with exit_on_signals(RESUME):  # committed shards are kept: a rerun resumes
         summary = run_caption(build, cfg, executor="local" if local else "ray", progress=progress)
     print_summary(summary, str(build))

@@ -7,12 +7,7 @@ from pathlib import Path
 
 import typer
 
-from dalpsr_data.atomic import write_safetensors_atomic
-from dalpsr_data.caption.ram import RamCheckpointError, load_ram, read_tag_files
-from dalpsr_data.caption.ram.arch import VARIANTS
-from dalpsr_data.caption.ram.checkpoint import check_checkpoint_file, tagging_state_dict
-from dalpsr_data.caption.ram.options import CONVERT_OPTIONS
-from dalpsr_data.caption.ram.tags import TagFileError, default_tag_paths
+from dalpsr_data.caption.config import RAM_VARIANTS as VARIANTS
 from dalpsr_data.cli_options import make_command
 from dalpsr_data.config_io import ConfigError, opt
 
@@ -41,6 +36,13 @@ class ConvertRamConfig:
 
 
 def run(cfg: ConvertRamConfig) -> None:
+    # the lazy boundary: --help and option errors answer without loading torch
+    from dalpsr_data.atomic import write_safetensors_atomic
+    from dalpsr_data.caption.ram import load_ram, read_tag_files
+    from dalpsr_data.caption.ram.checkpoint import check_checkpoint_file, tagging_state_dict
+    from dalpsr_data.caption.ram.options import CONVERT_OPTIONS
+    from dalpsr_data.caption.ram.tags import default_tag_paths
+
     checkpoint, out = Path(cfg.checkpoint), Path(cfg.out)
     tag_default, thr_default = default_tag_paths(checkpoint)
     # The checkpoint first: a wrong CHECKPOINT must not be reported as a missing tag list.
@@ -58,4 +60,5 @@ def run(cfg: ConvertRamConfig) -> None:
 def register(app: typer.Typer) -> None:
     app.command("convert-ram")(make_command(
         ConvertRamConfig, "convert-ram", run, DOC, arguments=("checkpoint", "out"),
-        errors=(((RamCheckpointError, TagFileError, ConfigError, ValueError), 2),)))
+        # RamCheckpointError and TagFileError are ValueErrors: one line, exit 2
+        errors=(((ConfigError, ValueError), 2),)))

@@ -5,8 +5,6 @@ from __future__ import annotations
 import typer
 
 from dalpsr_data import schema
-from dalpsr_data.atomic import atomic_open
-from dalpsr_data.build.inspect import PreviewConfig, check_output_file, contact_sheet
 from dalpsr_data.config_io import ConfigError
 
 
@@ -23,6 +21,9 @@ def preview(
     """Draw the first N samples: HR, LR upsampled with nearest neighbour, prompt underneath."""
     from rich.console import Console
 
+    # the lazy boundary: --help answers without loading numpy and Pillow
+    from dalpsr_data.atomic import atomic_open
+    from dalpsr_data.build.inspect import PreviewConfig, check_output_file, contact_sheet
 
     err = Console(stderr=True, soft_wrap=True)
     try:

@@ -7,8 +7,6 @@ from typing import Optional
 import typer
 
 from dalpsr_data import schema
-from dalpsr_data.build.inspect import (StatsConfig, check_output_file, collect_stats, degree_values,
-                                       plot_stats)
 from dalpsr_data.config_io import ConfigError
 
 
@@ -27,6 +25,9 @@ def stats(
     from rich.console import Console
     from rich.table import Table
 
+    # the lazy boundary: --help answers without loading numpy
+    from dalpsr_data.build.inspect import (StatsConfig, check_output_file, collect_stats, degree_values,
+                                           plot_stats)
 
     cfg = StatsConfig(root=root, plot=plot, as_json=as_json)
     err = Console(stderr=True, soft_wrap=True)

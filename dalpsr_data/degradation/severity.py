@@ -71,11 +71,6 @@ def kernel_stats(p: KernelParams) -> tuple[float, float]:
     return math.sqrt(2 * math.log(2)) / w50, l2
 
 
-def kernel_sigma(p: KernelParams) -> float:
-    """Gaussian-equivalent sigma of a kernel (see kernel_stats)."""
-    return kernel_stats(p)[0]
-
-
 def _resize_blur(mode: str, src_px: float, dst_px: float) -> float:
     if mode == "area":
         return INTERP_SIGMA["area"] * max(src_px, dst_px)

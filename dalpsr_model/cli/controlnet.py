@@ -8,19 +8,22 @@ from __future__ import annotations
 
 import typer
 
+from dalpsr_data.buildinfo import BuildInfo
 from dalpsr_model.cli.options import make_stage_command
 from dalpsr_model.controlnet.config import ControlNetConfig
-from dalpsr_model.controlnet.trainer import train_controlnet
 
 DOC = ("Train the DaLPSR ControlNet (Stable Diffusion 2.1-base, conditioned on the LR latent, "
        "prompted with restoration prompt + caption) from the shards.")
 
 
 def run(cfg: ControlNetConfig) -> None:
-
+    build = BuildInfo.open(cfg.shards, "--shards")  # a missing or unfinished build: one line, torch unloaded
+    # the lazy boundary: --help and option errors answer without loading torch
     from accelerate import PartialState
 
-    result = train_controlnet(cfg)
+    from dalpsr_model.controlnet.trainer import train_controlnet
+
+    result = train_controlnet(cfg, build)
     if not PartialState().is_main_process:
         return  # one summary line per run, not per process
     typer.echo(f"controlnet: step {result.step}, last loss {result.last_loss:.4f}, "

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import typer
 
+from dalpsr_data.buildinfo import BuildInfo
 from dalpsr_model.cli.options import make_stage_command
-from dalpsr_model.encoder_align.trainer import EncoderConfig, train_encoder
+from dalpsr_model.encoder_align.config import EncoderConfig
 
 DOC = "Align LLaVA's vision tower: LR features match a frozen copy's HR features (MSE)."
 
 
 def run(cfg: EncoderConfig) -> None:
-    out = train_encoder(cfg)
+    build = BuildInfo.open(cfg.shards, "--shards")  # a missing or unfinished build: one line, torch unloaded
+    # the lazy boundary: --help and option errors answer without loading torch
+    from dalpsr_model.encoder_align.trainer import train_encoder
+
+    out = train_encoder(cfg, build)
     result = out["result"]
     if result.losses:
         typer.echo(f"MSE first {result.losses[0]:.5f} -> last {result.last_loss:.5f} over {len(result.losses)} steps")

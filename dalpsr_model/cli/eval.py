@@ -6,8 +6,6 @@ import typer
 
 from dalpsr_model.cli.options import make_stage_command
 from dalpsr_model.eval.config import EvalConfig
-from dalpsr_model.eval.evaluate import evaluate
-from dalpsr_model.eval.report import ROWS
 
 DOC = ("Score SR images against HR references with the paper's metrics (LPIPS, FID, MANIQA, MUSIQ, "
        "CLIPIQA via pyiqa from --weights-dir, never downloaded) and PSNR/SSIM on Y (BasicSR).")
@@ -16,6 +14,10 @@ app = typer.Typer(name="dalpsr-eval", help=DOC, add_completion=False, pretty_exc
 
 
 def run(cfg: EvalConfig) -> None:
+    # the lazy boundary: --help and option errors answer without loading torch
+    from dalpsr_model.eval.evaluate import evaluate
+    from dalpsr_model.eval.report import ROWS
+
     result = evaluate(cfg, log=lambda s: typer.echo(s, err=True))
     if result["dropped_without_hr"]:
         typer.echo(f"no --hr: skipped {','.join(result['dropped_without_hr'])}", err=True)

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import typer
 
+from dalpsr_data.buildinfo import BuildInfo
 from dalpsr_model.cli.options import make_stage_command
-from dalpsr_model.irpad.trainer import IrpadConfig, train_irpad
+from dalpsr_model.irpad.config import IrpadConfig
 
 DOC = "Train IRPAD (degradation prompts retrieved from LR image features) and report held-out per-type accuracy."
 
 
 def run(cfg: IrpadConfig) -> None:
-    out = train_irpad(cfg)
+    build = BuildInfo.open(cfg.shards, "--shards")  # a missing or unfinished build: one line, torch unloaded
+    # the lazy boundary: --help and option errors answer without loading torch
+    from dalpsr_model.irpad.trainer import train_irpad
+
+    out = train_irpad(cfg, build)
     m = out["eval"]
     typer.echo(f"held-out samples: {m['n']}; accuracy " +
                ", ".join(f"{k} {v:.3f}" for k, v in m["accuracy"].items()))

@@ -11,8 +11,7 @@ from typing import Optional
 
 import typer
 
-from dalpsr_model.models.check import KINDS, check_path, format_report
-from dalpsr_model.models.kit import KitError, kit_paths, write_tiny_kit
+from dalpsr_model.models.report import KINDS
 
 DOC = ("Model folders: write a tiny random-weight kit for smoke tests (`tiny`), or check a real "
        "download before a long job (`check`).")
@@ -28,6 +27,9 @@ def tiny(
     seed: int = typer.Option(0, "--seed", help="Seed of the random weights (same seed, same bytes)."),
 ) -> None:
     """Write tiny random-weight SD 2.1-base, LLaVA-1.5 and RAM models in the official layouts."""
+    # the lazy boundary: --help and option errors answer without loading torch
+    from dalpsr_model.models.kit import KitError, kit_paths, write_tiny_kit
+
     try:
         write_tiny_kit(out, seed)
     except KitError as e:
@@ -49,6 +51,8 @@ def check(
     if kind is not None and kind not in KINDS:
         typer.echo(f"error: --kind must be one of {', '.join(KINDS)}, got {kind!r}", err=True)
         raise typer.Exit(2)
+    from dalpsr_model.models.check import check_path, format_report  # loads torch: only now
+
     reports = check_path(path, kind)
     typer.echo(format_report(reports))
     problems = [p for r in reports for p in r.problems]

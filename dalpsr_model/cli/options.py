@@ -14,7 +14,6 @@ from dalpsr_data.cli_options import make_command
 from dalpsr_data.config_io import ConfigError
 from dalpsr_data.interrupt import RESUME, exit_on_signals
 from dalpsr_data.schema import ShardFormatError
-from dalpsr_model.training.checkpoint import find_latest_checkpoint
 from dalpsr_model.training.errors import NonFiniteLossError
 
 TRAINING_STAGES = ("irpad", "encoder", "controlnet")  # they save checkpoints and --resume
@@ -29,6 +28,8 @@ RUN_ERRORS = (((ConfigError, ShardFormatError, FileNotFoundError), 2), ((NonFini
 
 def train_hint(cfg: Any) -> str:
     """The interrupted training stage's advice: resume only when a checkpoint exists to resume."""
+    from dalpsr_model.training.checkpoint import find_latest_checkpoint  # torch: only on a signal
+
     if find_latest_checkpoint(Path(cfg.out) / "checkpoints") is not None:
         return TRAIN_RESUME
     return NO_CHECKPOINT.format(every=cfg.checkpoint_every)

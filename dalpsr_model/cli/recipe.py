@@ -12,8 +12,8 @@ import typer
 
 from dalpsr_data.config_io import ConfigError
 from dalpsr_data.interrupt import exit_on_signals
-from dalpsr_model.recipe import RecipeConfig, plan_recipe, run_recipe, summary_table
-from dalpsr_model.recipe_outputs import StageFailed
+from dalpsr_data.library_logs import VERBOSE_HELP, quiet_libraries
+from dalpsr_model.recipe_config import RecipeConfig
 
 
 def recipe_hint(out: str) -> str:
@@ -39,6 +39,7 @@ def register(app: typer.Typer) -> None:
         cpu: bool = typer.Option(False, "--cpu/--no-cpu", help="Train on the CPU even when an accelerator is present."),
         resume: str = typer.Option("", "--resume", help="'latest': the training stages that run continue from their newest checkpoints.", show_default=False),
         overwrite: bool = typer.Option(False, "--overwrite/--no-overwrite", help="Retrain the stages whose output in OUT is finished, replacing it (given folders and captions are kept)."),
+        verbose: bool = typer.Option(False, "--verbose", help=VERBOSE_HELP),
     ) -> None:
         if ctx.invoked_subcommand is not None:
             return  # a stage was named: its own command does the work
@@ -49,6 +50,15 @@ def register(app: typer.Typer) -> None:
             rc = RecipeConfig(shards=shards or "", base=base or "", out=out, pipeline=pipeline,
                               irpad=irpad, vision_tower=vision_tower, llava=llava,
                               ram_checkpoint=ram_checkpoint, cpu=cpu, resume=resume, overwrite=overwrite)
+        except ConfigError as e:
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(2) from e
+        quiet_libraries(verbose)  # before any library is imported
+        # the lazy boundary: --help and option errors answer without loading torch
+        from dalpsr_model.recipe import plan_recipe, run_recipe, summary_table
+        from dalpsr_model.recipe_outputs import StageFailed
+
+        try:
             plan = plan_recipe(rc)  # every option of every stage checked before any work starts
         except ConfigError as e:
             typer.echo(f"error: {e}", err=True)

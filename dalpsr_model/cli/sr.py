@@ -11,9 +11,9 @@ from __future__ import annotations
 import typer
 
 from dalpsr_model.cli.options import make_stage_command
+from dalpsr_model.diffusion.base import check_base_folder
 from dalpsr_model.sr.config import SRConfig
-from dalpsr_model.sr.prompts import StrictInputError
-from dalpsr_model.sr.runner import run_sr
+from dalpsr_model.sr.inputs import collect_inputs
 
 DOC = ("Super-resolve LR images x4 with a trained DaLPSR ControlNet: IRPAD restoration prompt + "
        "RAM/LLaVA caption (pass 1), then SD 2.1-base + ControlNet from the noised LR latent (pass 2).")
@@ -22,6 +22,14 @@ app = typer.Typer(name="dalpsr-sr", add_completion=False, pretty_exceptions_enab
 
 
 def run(cfg: SRConfig) -> None:
+    # The most common path errors (a mistyped INPUT or --base) in one line before torch loads;
+    # run_sr checks them again with every other model folder.
+    collect_inputs(cfg.inputs)
+    check_base_folder(cfg.base)
+    # the lazy boundary: --help and option errors answer without loading torch
+    from dalpsr_model.sr.prompts import StrictInputError
+    from dalpsr_model.sr.runner import run_sr
+
     try:
         summary = run_sr(cfg)
     except StrictInputError as e:  # --strict: a bad input stops the run

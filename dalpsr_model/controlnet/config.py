@@ -37,8 +37,7 @@ class ControlNetConfig(TrainConfig):
     ema_decay: float = opt(0.0, "EMA decay of the ControlNet weights (e.g. 0.9999); 0 = no EMA.")
     validate_every: int = opt(1000, "Write an LR | SR | HR grid to OUT/validation/ every N steps (0 = never).")
     val_samples: int = opt(4, "Samples in the validation grid (the first ones of the first shard).")
-    val_steps: int = opt(20, "DDIM steps of the validation sampling (started from the noised LR latent).")
-    val_guidance: float = opt(1.0, "Classifier-free guidance scale of the validation sampling (1 = none).")
+    val_steps: int = opt(20, "Steps of the validation sampling (dalpsr-sr's sampler and defaults otherwise).")
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -14,10 +14,10 @@ import dataclasses
 from typing import Any, Sequence
 
 from dalpsr_data.seeding import seed_for
+from dalpsr_model.diffusion.latents import encode_pair
+from dalpsr_model.diffusion.text import batch_prompt_ids, encode_ids
 
-from .latents import encode_pair
 from .model import predict_noise
-from .text import batch_prompt_ids, encode_ids
 
 
 @dataclasses.dataclass

@@ -1,8 +1,8 @@
 """`dalpsr-train controlnet`: the DaLPSR ControlNet stage on the common Trainer.
 
-Wiring only; the pieces live next door: base.py (frozen SD 2.1-base), model.py (latent
-ControlNet), step.py (Eq. 3), latents.py (VAE latents and their cache), validation.py,
-ema.py. The common Trainer (dalpsr_model.training) does backward, accumulation,
+Wiring only; the pieces live next door: model.py (latent ControlNet), step.py (Eq. 3),
+latent_cache.py (training latents per shard), validation.py, ema.py; the frozen SD
+2.1-base is dalpsr_model.diffusion.base. The common Trainer (dalpsr_model.training) does backward, accumulation,
 clipping, checkpoints, --resume, logging and the non-finite guard; the loader
 (dalpsr_model.data.EpochLoader) streams each sample exactly once per epoch.
 
@@ -22,15 +22,15 @@ from dalpsr_data.buildinfo import BuildInfo
 from dalpsr_data.config_io import to_dict
 from dalpsr_data.outlock import holds_out_lock
 from dalpsr_model.data import CorruptSample, EpochLoader
+from dalpsr_model.diffusion.base import load_base, module_hash
 from dalpsr_model.training.accel import effective_precision, make_accelerator, seed_everything
 from dalpsr_model.training.loop import StepOutput, Trainer, make_optimizer, make_scheduler
 from dalpsr_model.training.outdir import check_out, prepare_out
 
-from .base import load_base, module_hash
 from .caption_check import check_captions
 from .config import ControlNetConfig
 from .ema import EMAHolder
-from .latents import LatentCache, ensure_latent_cache
+from .latent_cache import LatentCache, ensure_latent_cache
 from .model import build_controlnet
 from .step import Batch, compute_loss, random_crop, step_generator
 from .validation import Validator

@@ -3,9 +3,14 @@
 The samples are the first ``val_samples`` of the first build shard (tar order, joined with
 their captions by ``BuildInfo.iter_samples``), decoded with the loader's own decoder at the
 build's geometry, so every validation of a run (and of a resumed run) sees
-the same images. With ``--crop`` they are centre-cropped to the training size. Sampling
-uses a generator seeded by (seed, "validation") and never touches the global RNG, so a
-validation step does not change the training that follows it.
+the same images. With ``--crop`` they are centre-cropped to the training size.
+
+The SR is what `dalpsr-sr` would give at the HR size: its sampler
+(dalpsr_model.diffusion.sampler) with its defaults (DDPM, guidance 5.5 against the negative
+prompt, the added prompt, start at t = 999 of the noised LR latent, latent tiles) and its
+default colour fix; only the step count is ``--val-steps``. Each image's noise comes from a
+generator seeded by (seed, sample key) and never from the global RNG, so a validation step
+does not change the training that follows it.
 """
 
 from __future__ import annotations
@@ -15,11 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from dalpsr_data.buildinfo import BuildInfo
+from dalpsr_data.image_io import write_png
 from dalpsr_model.data.decode import CorruptSample, decode_sample
+from dalpsr_model.diffusion.latents import upsample_lr
+from dalpsr_model.diffusion.sampler import SamplerSettings, sample_images
+from dalpsr_model.sr.colorfix import DEFAULT_COLOR_FIX, color_fix
 
 from .config import ControlNetConfig
-from .sampling import grid_image, sample_sr, write_grid_png
-from .step import step_generator
 
 
 def load_val_samples(build: BuildInfo | str | Path, n: int, crop: int = 0) -> dict[str, Any]:
@@ -52,6 +59,32 @@ def load_val_samples(build: BuildInfo | str | Path, n: int, crop: int = 0) -> di
             "caption": [s["caption"] for s in samples], "key": [s["key"] for s in samples]}
 
 
+def grid_image(lr01: Any, sr01: Any, hr01: Any) -> Any:
+    """One row per sample: LR (nearest-upsampled) | SR | HR -> (rows*H, 3*W, 3) uint8."""
+    import torch
+    import torch.nn.functional as F
+
+    size = tuple(hr01.shape[-2:])
+    lr_up = F.interpolate(lr01.float().cpu(), size=size, mode="nearest")
+    rows = [torch.cat([lr_up[i], sr01[i].cpu(), hr01[i].float().cpu()], dim=2)
+            for i in range(hr01.shape[0])]
+    grid = torch.cat(rows, dim=1).clamp(0, 1)
+    return (grid.permute(1, 2, 0) * 255.0 + 0.5).to(torch.uint8).numpy()
+
+
+def validation_sr(base: Any, controlnet: Any, samples: dict[str, Any], steps: int, seed: int,
+                  use_captions: bool) -> Any:
+    """SR (n, 3, H, W) fp32 [0, 1] on CPU of ``load_val_samples``' output, as `dalpsr-sr`
+    samples it (its defaults, ``steps`` steps) at the HR size, colour-fixed as it does."""
+    device = base.vae.device
+    lr = samples["lr"].to(device)
+    size = tuple(samples["hr"].shape[-2:])
+    captions = samples["caption"] if use_captions else [""] * len(samples["prompt"])
+    settings = SamplerSettings(steps=steps, seed=seed)
+    sr = sample_images(base, controlnet, lr, size, samples["prompt"], captions, samples["key"], settings)
+    return color_fix(sr, upsample_lr(lr.float(), size), DEFAULT_COLOR_FIX).clamp(0.0, 1.0).cpu()
+
+
 def psnr(a: Any, b: Any) -> float:
     """PSNR in dB of two [0, 1] tensors (inf when equal)."""
     mse = float(((a.float() - b.float()) ** 2).mean())
@@ -76,13 +109,10 @@ class Validator:
             was_training = model.training
             model.eval()
             with self.acc.autocast():
-                sr = sample_sr(self.base, model, s["lr"], tuple(s["hr"].shape[-2:]), s["prompt"],
-                               s["caption"] if self.cfg.use_captions else [""] * len(s["prompt"]),
-                               num_steps=self.cfg.val_steps, guidance_scale=self.cfg.val_guidance,
-                               generator=step_generator(self.cfg.seed, 0, 0, "validation"))
+                sr = validation_sr(self.base, model, s, self.cfg.val_steps, self.cfg.seed, self.cfg.use_captions)
             model.train(was_training)
             grid = grid_image(s["lr"], sr, s["hr"])
-            write_grid_png(self.dir / f"step-{step:08d}.png", grid)
+            write_png(self.dir / f"step-{step:08d}.png", grid)
             self._log_image(step, grid)
             metrics["psnr"] = psnr(sr, s["hr"])
         self.acc.wait_for_everyone()

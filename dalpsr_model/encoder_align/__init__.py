@@ -1,6 +1,6 @@
-"""LR->HR alignment of LLaVA's vision tower (paper Sec. III.C)."""
+"""LR->HR alignment of LLaVA's vision tower (paper Sec. III.C).
 
-from dalpsr_model.encoder_align.tower import (TowerHolder, TowerSpec, freeze_unused, load_llava_tower,
-                                              preprocess, tower_features)
-
-__all__ = ["TowerHolder", "TowerSpec", "freeze_unused", "load_llava_tower", "preprocess", "tower_features"]
+Modules: config (EncoderConfig, torch-free: the command line parses with it), tower (loading,
+freezing, features), trainer. Import from the submodules: this package imports nothing, so
+reading its config does not load torch or transformers.
+"""

@@ -32,6 +32,15 @@ class TowerHolder(nn.Module):
         self.vision_tower = tower
 
 
+def check_llava_path(path: str | Path) -> Path:
+    """``path`` as a Path when it holds a model config.json; else a ConfigError saying what to give."""
+    path = Path(path)
+    if not (path / "config.json").is_file():
+        raise ConfigError(f"--llava {path}: no config.json; give a local llava-hf model folder "
+                          f"(e.g. llava-1.5-7b-hf)")
+    return path
+
+
 def load_llava_tower(path: str | Path) -> tuple[nn.Module, TowerSpec, object]:
     """(vision tower in float32, TowerSpec, image processor) from a local llava-hf folder.
 
@@ -41,11 +50,7 @@ def load_llava_tower(path: str | Path) -> tuple[nn.Module, TowerSpec, object]:
     """
     from transformers import AutoImageProcessor, LlavaForConditionalGeneration
 
-
-    path = Path(path)
-    if not (path / "config.json").is_file():
-        raise ConfigError(f"--llava {path}: no config.json; give a local llava-hf model folder "
-                          f"(e.g. llava-1.5-7b-hf)")
+    path = check_llava_path(path)
     model = LlavaForConditionalGeneration.from_pretrained(path, local_files_only=True, dtype="auto")
     tower = find_vision_tower(model)
     layer = model.config.vision_feature_layer

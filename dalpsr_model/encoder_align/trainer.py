@@ -8,7 +8,6 @@ layer(s) LLaVA consumes (``vision_feature_layer``). Saves only the tower
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from dalpsr_data.buildinfo import BuildInfo
@@ -16,45 +15,32 @@ from dalpsr_data.caption.llava_io import save_vision_tower
 from dalpsr_data.config_io import ConfigError
 from dalpsr_data.outlock import holds_out_lock
 from dalpsr_model.data import EpochLoader
-from dalpsr_model.encoder_align import (
-    TowerHolder,
-    freeze_unused,
-    load_llava_tower,
-    preprocess,
-    tower_features,
-)
+from dalpsr_model.encoder_align.config import EncoderConfig
+from dalpsr_model.encoder_align.tower import (TowerHolder, check_llava_path, freeze_unused, load_llava_tower,
+                                              preprocess, tower_features)
 from dalpsr_model.training.accel import make_accelerator, seed_everything
-from dalpsr_model.training.config import TrainConfig, opt
 from dalpsr_model.training.loop import StepOutput, Trainer, make_optimizer, make_scheduler
-from dalpsr_model.training.outdir import prepare_out
+from dalpsr_model.training.outdir import check_out, prepare_out
 
 # What a run saves in --out besides checkpoints/ and tb/ (--overwrite removes only these).
 OUTPUTS = ("vision_tower/vision_tower.safetensors", "vision_tower/vision_tower.json")
 
 
-@dataclass(frozen=True)
-class EncoderConfig(TrainConfig):
-    llava: str = opt("", "Local llava-hf model folder (e.g. llava-1.5-7b-hf) whose vision tower is aligned.")
-    out: str = opt("runs/encoder", "Output folder: vision_tower/ (safetensors + json), checkpoints/, tb/.")
-    batch_size: int = opt(16, "Samples per batch on each process.")
-    lr: float = opt(1e-5, "Peak learning rate (AdamW) of the tower.")
-    warmup_steps: int = opt(100, "Linear learning-rate warm-up, in optimizer steps.")
-    max_steps: int = opt(2000, "Optimizer steps to train in total.")
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if not self.llava:
-            raise ConfigError("give --llava <llava-hf model folder>: the tower to align")
-
-
 @holds_out_lock
 def train_encoder(cfg: EncoderConfig, build: BuildInfo | None = None) -> dict[str, Any]:
-    """Train on ``build`` (cfg.shards, opened by the loader when not given) and save the tower;
+    """Train on ``build`` (cfg.shards, opened here when not given) and save the tower;
     returns {"result": TrainResult, "tower": path, "frozen": [...]}."""
     import copy
 
     import torch
 
+    # Every path first, as the other stages do: loading LLaVA takes minutes.
+    build = build if build is not None else BuildInfo.open(cfg.shards, "--shards")
+    if not sum(build.sizes):
+        raise ConfigError(f"--shards {build.root} holds no samples: build it again from other "
+                          f"photos (see its report.json)")
+    check_out(cfg, OUTPUTS)  # a refused --out is said first, as in the other stages
+    check_llava_path(cfg.llava)
     prepare_out(cfg, OUTPUTS)
     acc = make_accelerator(cfg)
     seed_everything(cfg.seed, acc.process_index)

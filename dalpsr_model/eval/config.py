@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from typing import Optional
 
 from dalpsr_data.config_io import ConfigError, opt
-from dalpsr_model.eval.fidelity import SSIM_VARIANTS
+
+# Here, not in fidelity.py (cv2, numpy): the command line checks options without them.
+SSIM_VARIANTS = ("basicsr", "pyiqa")
 
 # Table I columns first (in the paper's order), then the fidelity metrics it leaves out.
 ALL_METRICS = ("lpips", "fid", "maniqa", "musiq", "clipiqa", "psnr", "ssim")

@@ -13,7 +13,6 @@ import dataclasses
 import math
 import platform
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable
 
@@ -21,6 +20,7 @@ import numpy as np
 
 from dalpsr_data.config_io import ConfigError
 from dalpsr_data.outlock import holds_out_lock
+from dalpsr_data.versions import package_versions
 from dalpsr_model.eval import fidelity
 from dalpsr_model.eval.config import EvalConfig
 from dalpsr_model.eval.frechet import frechet_of_features
@@ -82,11 +82,7 @@ def _device(cfg: EvalConfig) -> str:
 
 def _versions(with_pyiqa: bool) -> dict[str, str]:
     names = ["dalpsr", "numpy", "opencv-python-headless", "scipy"] + (["torch", "pyiqa", "timm"] if with_pyiqa else [])
-    out = {"python": platform.python_version()}
-    for n in names:
-        with contextlib.suppress(metadata.PackageNotFoundError):
-            out[n] = metadata.version(n)
-    return out
+    return {"python": platform.python_version(), **package_versions(names, missing=None)}
 
 
 def _json_number(x: float) -> float | str:

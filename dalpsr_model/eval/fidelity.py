@@ -19,10 +19,11 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from dalpsr_model.eval.config import SSIM_VARIANTS
+
 Y_WEIGHTS = np.array([65.481, 128.553, 24.966])  # R, G, B on [0, 1] -> Y on the 0..255 scale
 SSIM_WINDOW = 11
 SSIM_SIGMA = 1.5
-SSIM_VARIANTS = ("basicsr", "pyiqa")
 
 
 def rgb_to_y(img: np.ndarray) -> np.ndarray:

@@ -35,7 +35,7 @@ def pyiqa_available() -> bool:
 def require_pyiqa(metrics: list[str]) -> None:
     """ConfigError naming the extra to install when pyiqa metrics are asked for without pyiqa."""
     if metrics and not pyiqa_available():
-        raise ConfigError(f"--metrics {','.join(metrics)} need pyiqa: pip install 'dalpsr[eval]' "
+        raise ConfigError(f"--metrics {','.join(metrics)} needs pyiqa: pip install 'dalpsr[eval]' "
                           "(non-commercial licence), or choose --metrics psnr,ssim")
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from dalpsr_data.atomic import file_sha256
+from dalpsr_data.hash_cache import files_sha256
 from dalpsr_data.config_io import ConfigError
 
 HUB = "hub"
@@ -87,4 +87,5 @@ def check_weights(weights_dir: str | Path | None, metrics: list[str]) -> dict[st
     if missing:
         raise ConfigError(f"--weights-dir {root} lacks {len(missing)} file(s): " + "; ".join(missing)
                           + " (nothing is downloaded: copy them from a pyiqa cache, see docs/eval.md)")
-    return {shown: file_sha256(path) for shown, path in sorted(found.items())}
+    hashes = files_sha256(found.values())  # remembered by (path, size, mtime_ns)
+    return {shown: hashes[path] for shown, path in sorted(found.items())}

@@ -40,11 +40,3 @@ def random_dihedral(lr: torch.Tensor, rotations: bool = True) -> torch.Tensor:
         out[picked] = dihedral_view(lr[picked], i)
     return out
 
-
-def predict_log_probs(model: torch.nn.Module, lr: torch.Tensor, tta: bool) -> torch.Tensor:
-    """(B,3,4) float32 log-probabilities of the bins; with ``tta`` the mean over the 8 views
-    (then renormalised), else the single identity view."""
-    if not tta:
-        return model(lr).float().log_softmax(-1)
-    views = torch.stack([model(dihedral_view(lr, i)).float().log_softmax(-1) for i in range(len(VIEWS))])
-    return views.mean(0).log_softmax(-1)

@@ -7,14 +7,14 @@ from typing import Any, Iterable
 import torch
 
 from dalpsr_data.schema import DEGRADATION_TYPES, NUM_BINS
-from dalpsr_model.irpad.augment import predict_log_probs
+from dalpsr_model.irpad.predictor import predict_log_probs
 
 
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, batches: Iterable[dict[str, Any]],
              device: str | torch.device = "cpu", tta: bool = False) -> dict[str, Any]:
     """Batches with ``lr`` (B,3,128,128) and ``bins`` (B,3) -> metrics; ``tta``: predict from
-    the mean of the 8 flipped/rotated views (augment.predict_log_probs).
+    the mean of the 8 flipped/rotated views (predictor.predict_log_probs).
 
     Returns {"n": samples, "tta": bool, "accuracy": {type: float}, "confusion": {type: 4x4 list,
     rows = true bin, columns = predicted bin}, "mean_accuracy": float, "corrupt": samples skipped

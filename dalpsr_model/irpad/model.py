@@ -51,10 +51,15 @@ class CrossBlock(nn.Module):
 class Irpad(nn.Module):
     """forward(lr (B,3,H,W) float in [0,1]) -> logits (B, 3, 4) float32 (type, bin)."""
 
-    def __init__(self, arch: IrpadArch, text_embeddings: torch.Tensor | None = None) -> None:
+    def __init__(self, arch: IrpadArch, text_embeddings: torch.Tensor | None = None,
+                 trunk: nn.Module | None = None) -> None:
+        """``trunk``: a trunk already built for ``arch`` (a timm trunk with its pretrained
+        weights); None builds ``arch``'s own with random weights."""
         super().__init__()
         self.arch = arch
-        match arch.trunk:
+        match arch.trunk if trunk is None else "given":
+            case "given":
+                self.trunk = trunk
             case "conv":
                 self.trunk = ConvTrunk(arch.width, arch.stats)
             case "timm":

@@ -1,4 +1,11 @@
-"""LR image -> restoration prompt, with a trained IRPAD."""
+"""LR image -> restoration prompt, with a trained IRPAD.
+
+``predict_log_probs`` is the one forward of a prediction (training's evaluation, the
+predictor, `dalpsr-sr`). IRPAD was trained on 128 px LR crops: ``IrpadPredictor.image_prompt``
+cuts an image of any size into a grid of 128 px crops (stride 128, the last crop anchored
+at the edge; the whole side when it is shorter) and averages the per-type log-probabilities
+over the crops before the arg-max (what `dalpsr-sr` and the web app call).
+"""
 
 from __future__ import annotations
 
@@ -9,13 +16,32 @@ import numpy as np
 import torch
 from PIL import Image
 
-from dalpsr_model.irpad.augment import predict_log_probs
+from dalpsr_model.irpad.augment import VIEWS, dihedral_view
 from dalpsr_model.irpad.io import load_irpad, read_irpad_meta
 from dalpsr_model.irpad.prompts import bins_to_prompt
 
 
 MIN_SIDE = 16  # the block statistics reflect-pad by 8 px; smaller images carry no 8x8 grid
 FLOAT_SLACK = 0.05
+CROP = 128           # the LR crop size IRPAD was trained on
+CROPS_PER_CALL = 64  # crops of one image per model call (memory)
+
+
+def predict_log_probs(model: torch.nn.Module, lr: torch.Tensor, tta: bool) -> torch.Tensor:
+    """(B,3,4) float32 log-probabilities of the bins; with ``tta`` the mean over the 8 views
+    (then renormalised), else the single identity view."""
+    if not tta:
+        return model(lr).float().log_softmax(-1)
+    views = torch.stack([model(dihedral_view(lr, i)).float().log_softmax(-1) for i in range(len(VIEWS))])
+    return views.mean(0).log_softmax(-1)
+
+
+def crop_starts(length: int, crop: int) -> list[int]:
+    """Offsets of ``crop``-px crops along one side: stride ``crop``, the last one ending at
+    ``length`` (one crop at 0 when the side is not longer than ``crop``)."""
+    if crop >= length:
+        return [0]
+    return [*range(0, length - crop, crop), length - crop]
 
 
 def _image_tensor(i: int, im: Image.Image | np.ndarray | torch.Tensor) -> torch.Tensor:
@@ -115,3 +141,19 @@ class IrpadPredictor:
 
     def __call__(self, images) -> list[str]:
         return [bins_to_prompt(b) for b in self.predict_bins(images).tolist()]
+
+    @torch.no_grad()
+    def image_log_probs(self, rgb: np.ndarray) -> torch.Tensor:
+        """(3, 4) float32 per-type bin log-probabilities of one LR (H, W, 3) uint8 of any size:
+        the mean over its grid of 128 px crops (module docstring), on the CPU."""
+        x = torch.from_numpy(np.array(rgb)).permute(2, 0, 1).float() / 255.0
+        h, w = x.shape[-2:]
+        ch, cw = min(CROP, h), min(CROP, w)
+        crops = torch.stack([x[:, y:y + ch, x0:x0 + cw] for y in crop_starts(h, ch) for x0 in crop_starts(w, cw)])
+        log_probs = torch.cat([predict_log_probs(self.model, chunk.to(self.device), self.tta)
+                               for chunk in crops.split(CROPS_PER_CALL)])
+        return log_probs.mean(0).cpu()
+
+    def image_prompt(self, rgb: np.ndarray) -> str:
+        """Restoration prompt of one LR of any size: the arg-max bin per type of ``image_log_probs``."""
+        return bins_to_prompt(self.image_log_probs(rgb).argmax(-1).tolist())

@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dalpsr_data.atomic import file_sha256
+from dalpsr_data.hash_cache import files_sha256
+
+# The kinds of model `check` knows; here (no torch) so that the CLI parses --kind at once.
+KINDS = ("sd21", "llava", "ram")
 
 
 @dataclass
@@ -21,7 +24,8 @@ class Report:
     problems: list[str] = field(default_factory=list)
 
     def add_file(self, path: Path) -> None:
-        self.files.append((path, path.stat().st_size, file_sha256(path)))
+        # remembered by (path, size, mtime_ns), as dalpsr-sr's and dalpsr-eval's weight hashes
+        self.files.append((path, path.stat().st_size, files_sha256([path])[path]))
 
     def read_json(self, path: Path, what_to_do: str) -> dict[str, Any] | None:
         """The parsed file, or None with a problem line (missing or not JSON)."""

@@ -1,6 +1,6 @@
 """A tiny random Stable Diffusion 2.1-base stack in the diffusers folder layout, built offline.
 
-``build_tiny_sd(folder)`` writes what ``dalpsr_model.controlnet.base.load_base`` (and
+``build_tiny_sd(folder)`` writes what ``dalpsr_model.diffusion.base.load_base`` (and
 ``StableDiffusionPipeline.from_pretrained``) read from a local folder::
 
     model_index.json

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 COLOR_FIXES = ("adain", "wavelet", "none")
+DEFAULT_COLOR_FIX = "adain"  # dalpsr-sr's default and the validation grid's
 WAVELET_LEVELS = 5
 STD_EPS = 1e-6  # a flat channel keeps std 0 instead of dividing by 0
 

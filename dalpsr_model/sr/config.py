@@ -7,21 +7,29 @@ overlap 32 (OSEDiff's inference defaults); docs/sr.md says where each default co
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, fields
+from typing import Any
 
+from dalpsr_data.caption.config import RAM_VARIANTS, TORCH_DTYPES, CaptionConfig
 from dalpsr_data.config_io import ConfigError
+from dalpsr_model.diffusion.sampler import SCHEDULERS, SamplerSettings
 from dalpsr_model.training.config import opt
 
-from .colorfix import COLOR_FIXES
+from .colorfix import COLOR_FIXES, DEFAULT_COLOR_FIX
 
-SCHEDULERS = ("ddpm", "ddim", "unipc")
+SAMPLER = SamplerSettings()  # the sampler's defaults are dalpsr-sr's (and the validation grid's)
 DEVICES = ("auto", "cuda", "cpu")
 DTYPES = ("auto", "bf16", "fp16", "fp32")
-NEGATIVE_PROMPT = "dotted, noise, blur, lowres, smooth"
-ADDED_PROMPT = "clean, high-resolution, 8k"
 # Options that change speed or placement, never an output image: a resumed run may change them.
 RUNTIME_ONLY = ("inputs", "out", "gpus", "batch_size", "tile_batch", "progress", "strict", "device",
                 "address")
+
+
+def like_caption(name: str) -> Any:
+    """The field ``name`` of `dalpsr-data caption` (CaptionConfig): same default, same help."""
+    f = CaptionConfig.__dataclass_fields__[name]
+    return dataclasses.field(default=f.default, metadata=f.metadata)
 
 
 @dataclass(frozen=True)
@@ -39,21 +47,25 @@ class SRConfig:
     llava: str = opt("", "Local llava-1.5 folder (falls back to $DALPSR_LLAVA).")
     ram_checkpoint: str = opt("", "RAM checkpoint (falls back to $DALPSR_RAM_CHECKPOINT).")
     ram_image_size: int = opt(384, "RAM input size.")
+    ram_variant: str = like_caption("ram_variant")
+    ram_tag_list: str = like_caption("ram_tag_list")
+    ram_thresholds: str = like_caption("ram_thresholds")
+    ram_dtype: str = like_caption("ram_dtype")
     vision_tower: str = opt("", "LR-aligned vision tower saved by `dalpsr-train encoder` (LLaVA uses it).")
     caption_max_new_tokens: int = opt(128, "Longest caption LLaVA may generate, in tokens.")
-    seed: int = opt(0, "Seed; each image's noise comes from a generator seeded by (seed, image key).")
-    steps: int = opt(50, "Sampler steps.")
-    scheduler: str = opt("ddpm", "Sampler: ddpm, ddim or unipc (built from the base's scheduler config).")
-    guidance: float = opt(5.5, "Classifier-free guidance scale (1 = off).")
-    negative_prompt: str = opt(NEGATIVE_PROMPT, "Negative prompt of classifier-free guidance.")
-    added_prompt: str = opt(ADDED_PROMPT, "Appended after the caption while CLIP tokens remain.")
-    start_timestep: int = opt(999, "Timestep of the noised-LR start point; -1 = the sampler's first timestep.")
-    conditioning_scale: float = opt(1.0, "ControlNet conditioning scale.")
-    tile: int = opt(96, "Latent tile side in cells (8 px each); larger latents are tiled.")
-    tile_overlap: int = opt(32, "Overlap of neighbouring latent tiles, in cells.")
-    tile_batch: int = opt(16, "Latent tiles (x images) per model call when tiling.")
+    seed: int = opt(SAMPLER.seed, "Seed; each image's noise comes from a generator seeded by (seed, image key).")
+    steps: int = opt(SAMPLER.steps, "Sampler steps.")
+    scheduler: str = opt(SAMPLER.scheduler, "Sampler: ddpm, ddim or unipc (built from the base's scheduler config).")
+    guidance: float = opt(SAMPLER.guidance, "Classifier-free guidance scale (1 = off).")
+    negative_prompt: str = opt(SAMPLER.negative_prompt, "Negative prompt of classifier-free guidance.")
+    added_prompt: str = opt(SAMPLER.added_prompt, "Appended after the caption while CLIP tokens remain.")
+    start_timestep: int = opt(SAMPLER.start_timestep, "Timestep of the noised-LR start point; -1 = the sampler's first timestep.")
+    conditioning_scale: float = opt(SAMPLER.conditioning_scale, "ControlNet conditioning scale.")
+    tile: int = opt(SAMPLER.tile, "Latent tile side in cells (8 px each); larger latents are tiled.")
+    tile_overlap: int = opt(SAMPLER.tile_overlap, "Overlap of neighbouring latent tiles, in cells.")
+    tile_batch: int = opt(SAMPLER.tile_batch, "Latent tiles (x images) per model call when tiling.")
     vae_tiling_above: int = opt(1792, "Use diffusers' tiled VAE when the processed image has a side above this (px).")
-    color_fix: str = opt("adain", "Colour fix against the upsampled LR: adain, wavelet or none.")
+    color_fix: str = opt(DEFAULT_COLOR_FIX, "Colour fix against the upsampled LR: adain, wavelet or none.")
     batch_size: int = opt(4, "Images of the same processed size per batch.")
     max_pixels: int = opt(4_194_304, "LR images with more pixels are listed in report.json, not processed.")
     strict: bool = opt(False, "Fail (exit 1) when an input cannot be processed instead of listing it in report.json.")
@@ -77,7 +89,8 @@ class SRConfig:
             need("irpad", "IRPAD (output folder of `dalpsr-train irpad`; or --restoration-prompt TEXT)")
         if self.captions and self.no_captions:
             raise ConfigError("--captions FILE and --no-captions exclude each other")
-        choices = {"scheduler": SCHEDULERS, "color_fix": COLOR_FIXES, "device": DEVICES, "dtype": DTYPES}
+        choices = {"scheduler": SCHEDULERS, "color_fix": COLOR_FIXES, "device": DEVICES, "dtype": DTYPES,
+                   "ram_variant": RAM_VARIANTS, "ram_dtype": tuple(TORCH_DTYPES)}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"--{name.replace('_', '-')} must be one of {allowed}, got {getattr(self, name)!r}")
@@ -91,7 +104,14 @@ class SRConfig:
             raise ConfigError(f"--start-timestep must be -1 or a timestep in 0..999, got {self.start_timestep}")
         if self.device == "cpu" and self.dtype in ("bf16", "fp16"):
             raise ConfigError("--dtype bf16/fp16 needs --device cuda; use --dtype auto or fp32 on CPU")
+        if self.device == "cpu" and self.ram_dtype != "fp32":
+            raise ConfigError("--ram-dtype bf16/fp16 needs --device cuda; use --ram-dtype fp32 on CPU")
 
     @property
     def use_captions(self) -> bool:
         return not self.no_captions
+
+    @property
+    def sampler(self) -> SamplerSettings:
+        """The sampler's settings of this run (its fields of the same names)."""
+        return SamplerSettings(**{f.name: getattr(self, f.name) for f in fields(SamplerSettings)})

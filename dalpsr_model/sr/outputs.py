@@ -17,10 +17,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from dalpsr_data.atomic import file_sha256, remove_orphan_temporaries, write_json_atomic
+from dalpsr_data.atomic import remove_orphan_temporaries, write_json_atomic
+from dalpsr_data.hash_cache import files_sha256
 from dalpsr_data.config_io import ConfigError, config_hash, to_dict
+from dalpsr_data.image_io import write_png as write_png_file
 from dalpsr_data.outlock import LOCK_NAME  # this run's own lock file is no foreign file
-from dalpsr_model.controlnet.sampling import write_grid_png
+from dalpsr_data.versions import package_versions
 
 from .config import RUNTIME_ONLY, SRConfig
 
@@ -40,7 +42,7 @@ def is_done(out: str | Path, key: str) -> bool:
 
 def write_png(out: str | Path, key: str, rgb: Any) -> Path:
     """(H, W, 3) uint8 -> OUT/<key>.png, atomically (parent folders created)."""
-    return write_grid_png(output_path(out, key), rgb)
+    return write_png_file(output_path(out, key), rgb)
 
 
 def clean_temporaries(out: str | Path) -> None:
@@ -54,7 +56,8 @@ def weight_hashes(folder: str | Path) -> dict[str, str]:
     """{relative path: sha256} of every weight file under ``folder`` (or of the file itself)."""
     p = Path(folder)
     files = [p] if p.is_file() else sorted(f for f in p.rglob("*") if f.suffix in WEIGHT_SUFFIXES and f.is_file())
-    return {(f.name if f == p else f.relative_to(p).as_posix()): file_sha256(f) for f in files}
+    hashes = files_sha256(files)  # remembered by (path, size, mtime_ns): not 20 GB read per run
+    return {(f.name if f == p else f.relative_to(p).as_posix()): hashes[f] for f in files}
 
 
 def model_record(cfg: SRConfig, controlnet_dir: Path) -> dict[str, Any]:
@@ -80,18 +83,6 @@ def output_hash(cfg: SRConfig, models: dict[str, Any], dtype_name: str) -> str:
     return config_hash({"settings": settings, "weights": models["sha256"], "dtype": dtype_name})
 
 
-def versions() -> dict[str, str]:
-    import importlib.metadata as md
-
-    out = {}
-    for pkg in PACKAGES:
-        try:
-            out[pkg] = md.version(pkg)
-        except md.PackageNotFoundError:
-            out[pkg] = "unknown"
-    return out
-
-
 def write_run_json(cfg: SRConfig, models: dict[str, Any], device: str, dtype_name: str) -> str:
     """Check OUT is empty of other settings' results, then write OUT/run.json; returns the hash."""
     out = Path(cfg.out)
@@ -108,7 +99,7 @@ def write_run_json(cfg: SRConfig, models: dict[str, Any], device: str, dtype_nam
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(path, {"config": to_dict(cfg), "output_hash": digest, "models": models,
                              "seed": cfg.seed, "noise": "CPU torch.Generator per image, seeded by sha256(seed, key)",
-                             "device": device, "dtype": dtype_name, "versions": versions()})
+                             "device": device, "dtype": dtype_name, "versions": package_versions(PACKAGES)})
     return digest
 
 

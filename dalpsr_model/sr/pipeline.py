@@ -7,7 +7,8 @@ For one batch (all images with the same size plan, sizes.py):
 1. an LR with a short side under 128 px is resized (bicubic) to short side 128;
 2. z_LR = the training's ``encode_lr`` (bicubic upsample to the target, VAE posterior mean
    x scaling factor): ControlNet condition and start point;
-3. sampler.py: z_T from the noised z_LR, CFG steps (latent tiles above 96 x 96 latents);
+3. dalpsr_model.diffusion.sampler: z_T from the noised z_LR, CFG steps (latent tiles
+   above 96 x 96 latents), ``on_step(done, total)`` after each UNet evaluation of a tile;
 4. VAE decode (diffusers' tiled VAE above --vae-tiling-above px), colour fix against the
    upsampled LR, resize to exactly 4x the LR (antialiased bicubic), round to uint8.
 """
@@ -18,13 +19,13 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from dalpsr_data.config_io import ConfigError
-from dalpsr_model.controlnet.base import load_base
-from dalpsr_model.controlnet.latents import decode, encode_lr, images_to_unit, upsample_lr
 from dalpsr_model.controlnet.model import load_controlnet
+from dalpsr_model.diffusion.base import load_base
+from dalpsr_model.diffusion.latents import images_to_unit, upsample_lr
+from dalpsr_model.diffusion.sampler import StepCallback, sample_images
 
 from .colorfix import color_fix
 from .config import SRConfig
-from .sampler import prompt_embeddings, sample_latents
 from .sizes import plan_size
 
 CONTROLNET_DIR = "controlnet"
@@ -80,10 +81,11 @@ class SRPipeline:
         return cls(base, controlnet, cfg, device)
 
     def __call__(self, images: Sequence[Any], restorations: Sequence[str], captions: Sequence[str],
-                 keys: Sequence[str]) -> list[Any]:
+                 keys: Sequence[str], on_step: StepCallback | None = None) -> list[Any]:
         """LR (H, W, 3) uint8 arrays of one size -> SR (4H, 4W, 3) uint8 arrays.
 
         ``keys`` seed each image's noise (the same key gives the same SR in any batch).
+        ``on_step(done, total)``: the sampler's progress, units = steps x latent tiles.
         """
         import numpy as np
         import torch
@@ -104,10 +106,8 @@ class SRPipeline:
         else:
             vae.disable_tiling()
         with torch.no_grad():
-            z_lr = encode_lr(vae, lr01, target)
-            cond, uncond = prompt_embeddings(self.base, restorations, captions, self.cfg)
-            z = sample_latents(self.base, self.controlnet, z_lr, cond, uncond, keys, self.cfg)
-            sr = decode(vae, z)
+            sr = sample_images(self.base, self.controlnet, lr01, target, restorations, captions, keys,
+                               self.cfg.sampler, on_step)
             sr = color_fix(sr, upsample_lr(lr01, target).float(), self.cfg.color_fix).clamp(0.0, 1.0)
             final = (plan.final[1], plan.final[0])
             if final != target:

@@ -1,43 +1,26 @@
 """Pass 1: decode every LR, predict its restoration prompt (IRPAD) and caption it (RAM -> LLaVA).
 
-Records go to ``OUT/prompts.jsonl``, one JSON object per image::
+One ``PromptRecord`` per image goes to ``OUT/prompts.jsonl`` (records.py: the record, its
+JSON line and the commit protocol).
 
-    key, status ("ok" | "error"), reason, size [w, h], conversions (decode's list),
-    restoration, caption, tags, instruction
-
-Commit protocol: records are appended a batch at a time and fsynced; a line is committed
-once its newline is on disk. A killed run leaves at most a partial last line, which the
-next run cuts off before it appends; keys already recorded are not redone (resume).
-
-IRPAD was trained on 128 px LR crops: an LR larger than that is cut into a grid of 128 px
-crops (stride 128, the last crop anchored at the edge) and the per-type log-probabilities
-are averaged over the crops before the arg-max. Captions come from the caption stage's own
+The restoration prompt is ``IrpadPredictor.image_prompt`` (IRPAD over a grid of 128 px crops
+of the LR, log-probabilities averaged). Captions come from the caption stage's own
 ``caption_batch`` (same tagger, instruction and cleaning as `dalpsr-data caption`).
 """
 
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
-from typing import Any, Callable, Iterable
-
-import numpy as np
+from dataclasses import replace
+from typing import Any, Callable
 
 from dalpsr_data.caption.config import CaptionConfig
 from dalpsr_data.caption.stage import caption_batch
 from dalpsr_data.decode import DecodedImage, DecodeError, decode_bytes
-from dalpsr_model.irpad.augment import predict_log_probs
 from dalpsr_model.irpad.predictor import IrpadPredictor
-from dalpsr_model.irpad.prompts import bins_to_prompt
 
 from .config import SRConfig
 from .inputs import InputItem
-from .tiling import tile_starts
-
-PROMPTS_JSONL = "prompts.jsonl"
-IRPAD_CROP = 128
-CROPS_PER_CALL = 64
+from .records import PromptRecord
 
 
 class StrictInputError(RuntimeError):
@@ -47,36 +30,11 @@ class StrictInputError(RuntimeError):
 def caption_config(cfg: SRConfig, device: str) -> CaptionConfig:
     """The caption stage's config for SR's captions (LR image, device of this run)."""
     return CaptionConfig(llava=cfg.llava, ram_checkpoint=cfg.ram_checkpoint, ram_image_size=cfg.ram_image_size,
+                         ram_variant=cfg.ram_variant, ram_tag_list=cfg.ram_tag_list,
+                         ram_thresholds=cfg.ram_thresholds, ram_dtype=cfg.ram_dtype,
                          vision_tower=cfg.vision_tower, max_new_tokens=cfg.caption_max_new_tokens,
                          device=device, batch_size=cfg.batch_size, tag_batch_size=cfg.batch_size,
                          image="lr").resolved()
-
-
-def read_records(out: str | Path) -> dict[str, dict[str, Any]]:
-    """Committed records of ``OUT/prompts.jsonl`` by key; cuts off a partial last line."""
-    path = Path(out) / PROMPTS_JSONL
-    if not path.is_file():
-        return {}
-    data = path.read_bytes()
-    end = data.rfind(b"\n") + 1
-    if end < len(data):  # a killed writer's partial line: never committed
-        with open(path, "r+b") as f:
-            f.truncate(end)
-    records = {}
-    for line in data[:end].decode("utf-8").splitlines():
-        if line.strip():
-            rec = json.loads(line)
-            records[rec["key"]] = rec
-    return records
-
-
-def append_records(out: str | Path, records: Iterable[dict[str, Any]]) -> None:
-    """Append records (one line each) and fsync: the commit of this batch."""
-    text = "".join(json.dumps(r, sort_keys=True, ensure_ascii=False) + "\n" for r in records)
-    with open(Path(out) / PROMPTS_JSONL, "a", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
 
 
 def decode_item(item: InputItem, max_pixels: int) -> DecodedImage:
@@ -88,69 +46,41 @@ def decode_item(item: InputItem, max_pixels: int) -> DecodedImage:
     return decode_bytes(data, max_pixels)
 
 
-def irpad_log_probs(predictor: Any, rgb: Any) -> Any:
-    """(3, 4) float32 per-type bin log-probabilities of one LR (H, W, 3) uint8: the mean over
-    its grid of 128 px crops (the whole image when a side is shorter)."""
-    import torch
-
-    x = torch.from_numpy(np.array(rgb)).permute(2, 0, 1).float() / 255.0
-    h, w = x.shape[-2:]
-    ch, cw = min(IRPAD_CROP, h), min(IRPAD_CROP, w)
-    crops = torch.stack([x[:, y:y + ch, x0:x0 + cw] for y in tile_starts(h, ch, 0)
-                         for x0 in tile_starts(w, cw, 0)])
-    with torch.no_grad():
-        log_probs = torch.cat([predict_log_probs(predictor.model, chunk.to(predictor.device), predictor.tta)
-                               for chunk in crops.split(CROPS_PER_CALL)])
-    return log_probs.mean(0).cpu()
-
-
-def irpad_prompt(predictor: Any, rgb: Any) -> str:
-    """Restoration prompt of one LR: the arg-max bin per type of ``irpad_log_probs``."""
-    return bins_to_prompt(irpad_log_probs(predictor, rgb).argmax(-1).tolist())
-
-
-def _record(key: str) -> dict[str, Any]:
-    return {"key": key, "status": "ok", "reason": "", "size": [0, 0], "conversions": [],
-            "restoration": "", "caption": "", "tags": [], "instruction": ""}
-
-
 def prompt_batch(items: list[InputItem], cfg: SRConfig, predictor: Any, models: Any, ccfg: Any,
-                 captions: dict[str, str] | None) -> list[dict[str, Any]]:
+                 captions: dict[str, str] | None) -> list[PromptRecord]:
     """Records of one batch; a bad image is an error record (StrictInputError with --strict)."""
     from PIL import Image
 
     records, images = [], []
     for item in items:
-        rec = _record(item.key)
         try:
             img = decode_item(item, cfg.max_pixels)
         except DecodeError as e:
             if cfg.strict:
                 raise StrictInputError(f"{item.path}: {e}") from None
-            rec.update(status="error", reason=f"decode: {e}")
+            rec = PromptRecord(item.key, status="error", reason=f"decode: {e}")
             img = None
         else:
-            rec.update(size=list(img.size), conversions=list(img.conversions))
-            rec["restoration"] = cfg.restoration_prompt or irpad_prompt(predictor, img.rgb)
-            if captions is not None:
-                rec["caption"] = captions[item.key]
+            rec = PromptRecord(item.key, size=tuple(img.size), conversions=tuple(img.conversions),
+                               restoration=cfg.restoration_prompt or predictor.image_prompt(img.rgb),
+                               caption=captions[item.key] if captions is not None else "")
         records.append(rec)
         images.append(img)
     if models is not None:
-        ok = [(r, im) for r, im in zip(records, images) if im is not None]
+        ok = [i for i, im in enumerate(images) if im is not None]
         sizes = {"tag": ccfg.tag_batch_size, "caption": ccfg.batch_size}
-        capped, _ = caption_batch([(r["key"], Image.fromarray(im.rgb), "") for r, im in ok], ccfg, models, sizes)
-        for (rec, _), cap in zip(ok, capped):
-            if cap["status"] != "ok":
-                if cfg.strict:
-                    raise StrictInputError(f"{rec['key']}: {cap['reason']}")
-                rec.update(status="error", reason=cap["reason"])
-            rec.update(caption=cap["caption"], tags=cap["tags"], instruction=cap["instruction"])
+        capped, _ = caption_batch([(records[i].key, Image.fromarray(images[i].rgb), "") for i in ok],
+                                  ccfg, models, sizes)
+        for i, cap in zip(ok, capped):
+            if not cap.ok and cfg.strict:
+                raise StrictInputError(f"{records[i].key}: {cap.reason}")
+            failed = {} if cap.ok else {"status": "error", "reason": cap.reason}
+            records[i] = replace(records[i], caption=cap.caption, tags=cap.tags, instruction=cap.instruction, **failed)
     return records
 
 
 def run_prompts(cfg: SRConfig, items: list[InputItem], device: str, load_captioner: Callable[[Any], Any],
-                captions: dict[str, str] | None, on_batch: Callable[[list[dict[str, Any]]], None]) -> None:
+                captions: dict[str, str] | None, on_batch: Callable[[list[PromptRecord]], None]) -> None:
     """Pass 1 over ``items`` (those not yet recorded); ``on_batch`` commits each batch's records.
 
     The IRPAD and caption models live only inside this call, so they are freed before pass 2.

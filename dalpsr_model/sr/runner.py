@@ -19,7 +19,7 @@ from dalpsr_data.caption.llava_captioner import build_models, check_llava_folder
 from dalpsr_data.caption.ram_tagger import ram_paths
 from dalpsr_data.config_io import ConfigError
 from dalpsr_data.outlock import holds_out_lock
-from dalpsr_model.controlnet.base import check_base_folder
+from dalpsr_model.diffusion.base import check_base_folder
 from dalpsr_model.irpad.io import read_irpad_meta
 
 from . import outputs
@@ -27,7 +27,8 @@ from .config import SRConfig
 from .inputs import InputItem, collect_inputs
 from .parallel import run_pass2
 from .pipeline import resolve_controlnet_dir, resolve_device
-from .prompts import append_records, caption_config, read_records, run_prompts
+from .prompts import caption_config, run_prompts
+from .records import PromptRecord, append_records, read_records
 from .sizes import plan_size
 
 
@@ -65,15 +66,15 @@ def check_models(cfg: SRConfig, device: str) -> Path:
     return controlnet_dir
 
 
-def plan_batches(items: list[InputItem], records: dict[str, dict[str, Any]], out: str,
+def plan_batches(items: list[InputItem], records: dict[str, PromptRecord], out: str,
                  batch_size: int) -> list[list[InputItem]]:
     """Batches of images still to super-resolve, each of one size plan, in input order."""
     groups: dict[tuple, list[InputItem]] = defaultdict(list)
     for item in items:
         rec = records.get(item.key)
-        if rec is None or rec["status"] != "ok" or outputs.is_done(out, item.key):
+        if rec is None or not rec.ok or outputs.is_done(out, item.key):
             continue
-        groups[plan_size(*rec["size"]).group].append(item)
+        groups[plan_size(*rec.size).group].append(item)
     return [g[i:i + batch_size] for g in groups.values() for i in range(0, len(g), batch_size)]
 
 
@@ -96,17 +97,17 @@ def run_sr(cfg: SRConfig, load_captioner: Callable[[Any], Any] = build_models) -
     records = read_records(cfg.out)
     todo = [it for it in items if it.key not in records]
     run_prompts(cfg, todo, device, load_captioner, captions,
-                lambda recs: (append_records(cfg.out, recs), records.update({r["key"]: r for r in recs})))
+                lambda recs: (append_records(cfg.out, recs), records.update({r.key: r for r in recs})))
     skipped = sum(outputs.is_done(cfg.out, it.key) for it in items)
     batches = plan_batches(items, records, cfg.out, cfg.batch_size)
-    failed = {it.key: records[it.key]["reason"] for it in items if records[it.key]["status"] != "ok"}
+    failed = {it.key: records[it.key].reason for it in items if not records[it.key].ok}
     written = 0
     if batches:
         def on_failure(batch: list[InputItem], reason: str) -> None:
             failed.update({it.key: f"sr: {reason}" for it in batch})
 
         written = run_pass2(cfg, batches, records, device, on_failure)
-    converted = {it.key: records[it.key]["conversions"] for it in items if records[it.key]["conversions"]}
+    converted = {it.key: list(records[it.key].conversions) for it in items if records[it.key].conversions}
     summary = {"inputs": len(items), "written": written, "skipped_existing": skipped,
                "failed": len(failed), "reasons": failed, "conversions": converted,
                "seconds": round(time.perf_counter() - start, 3)}

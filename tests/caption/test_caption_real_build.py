@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from dalpsr_data import schema
+from dalpsr_data import build, schema
 from dalpsr_data.caption.run import run_caption
 from dalpsr_data.caption.sidecar import iter_captioned_samples
 from dalpsr_data.config_io import ConfigError
@@ -28,7 +28,6 @@ def _degradation_config(tmp_path):
 
 
 def test_caption_a_real_build(tmp_path, caption_cfg):
-    build = pytest.importorskip("dalpsr_data.build", reason="the build pipeline is not in this tree")
     out = tmp_path / "shards"
     build.run_build(build.BuildConfig(sources=("samples",), limit=3, shard_size=2, seed=0, out=str(out),
                                       executor="local"), build.PatchConfig(per_image=1), _degradation_config(tmp_path))

@@ -20,7 +20,7 @@ def tiny_sd_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_base(tiny_sd_dir):
     """The tiny base loaded through the production path (fp32, CPU). Read-only in tests."""
-    from dalpsr_model.controlnet.base import load_base
+    from dalpsr_model.diffusion.base import load_base
 
     return load_base(tiny_sd_dir)
 

@@ -46,7 +46,7 @@ def test_no_use_captions_trains_an_uncaptioned_build(cn_config, tmp_path):
 def test_a_partly_captioned_build_says_how_many_samples_lack_one(cn_config, tmp_path, caplog):
     part = write_fake_build(tmp_path / "part", [4, 4, 4], captions=True)
     # shard 1: its sidecar not committed (no marker); shard 2: one caption failed (empty)
-    marker_path((part / CAPTIONS_DIR / "shard-000001.jsonl").with_suffix(".tar")).unlink()
+    marker_path(part / CAPTIONS_DIR / "shard-000001.jsonl").unlink()
     side = part / CAPTIONS_DIR / "shard-000002.jsonl"
     rows = [json.loads(x) for x in side.read_text().splitlines()]
     rows[0].update(status="error", caption="")

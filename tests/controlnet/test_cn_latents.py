@@ -10,11 +10,12 @@ import shutil
 import pytest
 import torch
 
-from dalpsr_data.schema import iter_tar_samples
-from dalpsr_model.controlnet.base import module_hash
-from dalpsr_model.controlnet.latents import (LatentCache, cache_dir, decode_png, encode_pair,
-                                             ensure_latent_cache, images_to_unit)
+from dalpsr_data.buildinfo import BuildInfo
+from dalpsr_data.schema import decode_png_member, iter_tar_samples
+from dalpsr_model.controlnet.latent_cache import LatentCache, ensure_latent_cache
 from dalpsr_model.controlnet.trainer import train_controlnet
+from dalpsr_model.diffusion.base import module_hash
+from dalpsr_model.diffusion.latents import encode_pair, images_to_unit
 
 
 @pytest.fixture(scope="module")
@@ -28,15 +29,15 @@ def build_copy(cn_build, tiny_base, tmp_path_factory):
 
 def test_cache_layout_values_and_rerun(tiny_base, build_copy):
     h = module_hash(tiny_base.vae, "torch.float32")
-    out = cache_dir(build_copy, h)
+    out = BuildInfo.of(build_copy).latent_dir(h)
     assert out.parent.name == "latents" and out.parent.parent == build_copy
     marker = json.loads((out / "shard-000001.done.json").read_text())
     assert marker["vae_hash"] == h and marker["skipped"] == {}
     assert marker["keys"] == [f"s00001_i{i:04d}" for i in range(4)]
     # Cached latents equal a fresh encoding of the same PNGs (batching does not matter).
     key, members = next(iter_tar_samples(build_copy / "shard-000001.tar"))
-    hr = images_to_unit(decode_png(members["hr.png"])[None])
-    lr = images_to_unit(decode_png(members["lr.png"])[None])
+    hr = images_to_unit(decode_png_member(members["hr.png"])[None])
+    lr = images_to_unit(decode_png_member(members["lr.png"])[None])
     z0, z_lr = encode_pair(tiny_base.vae, hr, lr)
     c0, c_lr = LatentCache(build_copy, h).get([key])
     assert c0.shape == (1, 4, 64, 64)
@@ -86,7 +87,7 @@ def test_a_sample_the_cache_skipped_is_dropped_not_fatal(cn_config, cn_build, ti
             tf.addfile(m, io.BytesIO(data))
     h = module_hash(tiny_base.vae, "torch.float32")
     ensure_latent_cache(root, tiny_base.vae, h, batch_size=3)
-    marker = json.loads((cache_dir(root, h) / "shard-000000.done.json").read_text())
+    marker = json.loads((BuildInfo.of(root).latent_dir(h) / "shard-000000.done.json").read_text())
     assert list(marker["skipped"]) == ["s00000_i0001"]
     assert "s00000_i0001" not in LatentCache(root, h) and "s00000_i0000" in LatentCache(root, h)
     run = train_controlnet(cn_config(shards=str(root), out=str(tmp_path / "run"), crop=0, max_steps=4,

@@ -65,3 +65,18 @@ def test_recipe_checks_everything_before_training(tiny_sd_dir, cn_build, tmp_pat
 def test_no_options_prints_help():
     result = CliRunner().invoke(app, [])
     assert result.exit_code == 2 and "--shards" in result.output and "controlnet" in result.output  # as dalpsr-data
+
+
+def test_a_finished_tower_in_out_is_reused_with_its_path_though_captions_exist(tiny_sd_dir, cn_build, tmp_path):
+    # Issue 20 item 17: a rerun recorded the encoder as "skipped" with no path (the build was
+    # captioned by the first run), though `dalpsr-sr --vision-tower` needs OUT/encoder/vision_tower.
+    from dalpsr_data.caption.llava_io import META_NAME, WEIGHTS_NAME
+    from dalpsr_model.recipe import RecipeConfig, plan_recipe
+
+    tower = tmp_path / "run" / "encoder" / "vision_tower"
+    tower.mkdir(parents=True)
+    (tower / WEIGHTS_NAME).write_bytes(b"")
+    (tower / META_NAME).write_text("{}")
+    plan = plan_recipe(RecipeConfig(shards=str(cn_build), base=str(tiny_sd_dir), out=str(tmp_path / "run"), cpu=True))
+    encoder = next(s for s in plan.stages if s.name == "encoder")
+    assert (encoder.action, encoder.path) == ("reuse", str(tower))

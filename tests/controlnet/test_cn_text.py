@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dalpsr_model.controlnet.text import PromptTooLongError, batch_prompt_ids, budget_prompt
+from dalpsr_model.diffusion.text import PromptTooLongError, batch_prompt_ids, budget_prompt
 
 
 @pytest.fixture(scope="module")

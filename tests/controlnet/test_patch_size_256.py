@@ -18,7 +18,8 @@ import torch
 from safetensors import safe_open
 
 from dalpsr_data.atomic import write_json_atomic
-from dalpsr_data.build import BuildConfig, PatchConfig, run_build
+from dalpsr_data.build.config import BuildConfig, PatchConfig
+from dalpsr_data.build.runner import run_build
 from dalpsr_data.buildinfo import BuildInfo
 from dalpsr_data.degradation import DegradationConfig
 from dalpsr_data.degradation.calibration import CalibrationMismatch, calibrate, load_table

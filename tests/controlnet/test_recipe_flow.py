@@ -85,7 +85,8 @@ def test_whole_flow_then_rerun_reuses_every_stage(tiny_sd_dir, models, tmp_path)
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     summary = json.loads((out / "recipe.json").read_text())
-    assert summary["encoder"]["action"] == "skipped"  # captions exist: the tower is not needed
+    # captions exist, but the tower the first run aligned is recorded for dalpsr-sr --vision-tower
+    assert summary["encoder"]["action"] == "reused" and summary["encoder"]["path"] == str(tower)
     assert [summary[s]["action"] for s in ("caption", "irpad", "controlnet")] == ["reused"] * 3
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps  # nothing rewritten
     assert not [p for p in out.rglob("*") if p.is_file() and p not in stamps and p.name != "recipe.json"]

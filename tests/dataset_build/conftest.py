@@ -111,7 +111,8 @@ SAMPLES_CFG = dict(sources=("samples",), shard_size=2, seed=0)
 @pytest.fixture(scope="session")
 def reference_build(tmp_path_factory, deg_cfg):
     """The embedded samples, 1 patch each, 6 shards, built by the local executor."""
-    from dalpsr_data.build import BuildConfig, PatchConfig, run_build
+    from dalpsr_data.build.config import BuildConfig, PatchConfig
+    from dalpsr_data.build.runner import run_build
 
     out = tmp_path_factory.mktemp("reference") / "shards"
     run_build(BuildConfig(**SAMPLES_CFG, out=str(out), executor="local"), PatchConfig(per_image=1), deg_cfg)

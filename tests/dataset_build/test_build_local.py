@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from dalpsr_data import schema
-from dalpsr_data.build import BuildConfig, BuildFailed, PatchConfig, run_build
+from dalpsr_data.build.config import BuildConfig, PatchConfig
+from dalpsr_data.build.runner import BuildFailed, run_build
 from dalpsr_data.config_io import ConfigError
 from dalpsr_data.degradation import parse_prompt
 from tests.dataset_build.conftest import make_good_folder, tree_bytes

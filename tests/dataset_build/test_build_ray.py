@@ -7,7 +7,8 @@ import signal
 
 import pytest
 
-from dalpsr_data.build import BuildConfig, BuildFailed, PatchConfig, run_build
+from dalpsr_data.build.config import BuildConfig, PatchConfig
+from dalpsr_data.build.runner import BuildFailed, run_build
 from dalpsr_data.build.process_shard import process_shard
 from tests.dataset_build.conftest import SAMPLES_CFG, tree_bytes
 

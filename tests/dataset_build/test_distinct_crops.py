@@ -13,7 +13,8 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from dalpsr_data import schema
-from dalpsr_data.build import BuildConfig, PatchConfig, run_build
+from dalpsr_data.build.config import BuildConfig, PatchConfig
+from dalpsr_data.build.runner import run_build
 from dalpsr_data.cli import app
 from dalpsr_data.patches import crop_positions, place_crop, place_patch_crop
 from dalpsr_data.seeding import rng_for

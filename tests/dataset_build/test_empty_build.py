@@ -6,7 +6,8 @@ import pytest
 from typer.testing import CliRunner
 
 from dalpsr_data import schema
-from dalpsr_data.build import BuildConfig, BuildFailed, PatchConfig, run_build
+from dalpsr_data.build.config import BuildConfig, PatchConfig
+from dalpsr_data.build.runner import BuildFailed, run_build
 from dalpsr_data.cli import app
 
 runner = CliRunner()
@@ -40,3 +41,6 @@ def test_cli_exits_non_zero(tmp_path, deg_cfg):
                               "--executor", "local", "--no-progress"])
     assert res.exit_code == 1, res.output
     assert "no samples were built: 3 files skipped (empty_file=1, not_an_image=2)" in res.stderr
+    # issue 20 item 5: a first run has no committed build to speak of
+    assert "committed build" not in res.output and "nothing left to build" not in res.output
+

@@ -13,7 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from dalpsr_data import schema
-from dalpsr_data.build import BuildConfig, PatchConfig, run_build
+from dalpsr_data.build.config import BuildConfig, PatchConfig
+from dalpsr_data.build.runner import run_build
 from dalpsr_data.cli import app
 from dalpsr_data.config_io import ConfigError
 from tests.dataset_build.conftest import make_good_folder

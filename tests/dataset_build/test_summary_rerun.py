@@ -20,7 +20,8 @@ def _report(this_run: int) -> dict:
     return {"per_source": {"samples": counts}, "files": {"listed": 4, "built": 4, "skipped": 0},
             "patches": {"built": 8, "skipped": 0}, "bins": {t: [2, 2, 2, 2] for t in ("blur", "noise", "jpeg")},
             "skip_reasons": {}, "wall_seconds": 0.2, "work_seconds": 0.0, "patches_this_run": this_run,
-            "patches_per_second": 0.0 if this_run == 0 else 4.0, "worker_seconds_per_patch": 0.864}
+            "patches_per_second": 0.0 if this_run == 0 else 4.0, "worker_seconds_per_patch": 0.864,
+            "shards_resumed": 2 if this_run == 0 else 0}  # a rerun finds the shards committed
 
 
 def _text(report: dict) -> str:

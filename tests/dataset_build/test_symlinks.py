@@ -12,7 +12,8 @@ import os
 import pytest
 from typer.testing import CliRunner
 
-from dalpsr_data.build import BuildConfig, PatchConfig, run_build
+from dalpsr_data.build.config import BuildConfig, PatchConfig
+from dalpsr_data.build.runner import run_build
 from dalpsr_data.cli import app
 from tests.dataset_build.conftest import make_good_folder, tree_bytes
 

@@ -14,20 +14,20 @@ from dalpsr_data.degradation import apply, sample_params, severities
 from dalpsr_data.degradation import ops
 from dalpsr_data.degradation.params import KernelParams
 from dalpsr_data.degradation.resize import resize
-from dalpsr_data.degradation.severity import jpeg_factor, kernel_sigma
+from dalpsr_data.degradation.severity import jpeg_factor, kernel_stats
 from dalpsr_data.seeding import rng_for
 
 
 @pytest.mark.parametrize("sigma", [0.8, 1.5, 2.2, 3.0])
 def test_gaussian_kernel_equivalent_sigma_is_its_sigma(sigma):
-    assert abs(kernel_sigma(KernelParams("iso", 21, sigma, sigma)) - sigma) / sigma < 0.03
+    assert abs(kernel_stats(KernelParams("iso", 21, sigma, sigma))[0] - sigma) / sigma < 0.03
 
 
 def test_sinc_equivalent_sigma_follows_the_cutoff():
-    s = [kernel_sigma(KernelParams("sinc", 21, omega_c=w)) for w in (math.pi / 5, math.pi / 2, math.pi * 0.9)]
+    s = [kernel_stats(KernelParams("sinc", 21, omega_c=w))[0] for w in (math.pi / 5, math.pi / 2, math.pi * 0.9)]
     assert s[0] > s[1] > s[2] > 0
     assert abs(s[0] - math.sqrt(2 * math.log(2)) / (math.pi / 5)) / s[0] < 0.25
-    assert kernel_sigma(KernelParams("identity", 1)) == 0.0
+    assert kernel_stats(KernelParams("identity", 1))[0] == 0.0
 
 
 def test_jpeg_factor_is_libjpeg_scaling():

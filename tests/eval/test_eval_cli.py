@@ -71,7 +71,7 @@ def test_without_hr_only_no_reference_metrics_are_asked_for(bench, tmp_path, mon
     monkeypatch.setattr(dalpsr_model.eval.iqa, "pyiqa_available", lambda: False)
     res = invoke("--sr", bench["sr"], "--out", tmp_path / "o")
     assert res.exit_code == 2
-    assert "--metrics maniqa,musiq,clipiqa need pyiqa" in res.stderr
+    assert "--metrics maniqa,musiq,clipiqa needs pyiqa" in res.stderr
     monkeypatch.setattr(dalpsr_model.eval.iqa, "pyiqa_available", lambda: True)
     res = invoke("--sr", bench["sr"], "--out", tmp_path / "o")
     assert res.exit_code == 2 and "--weights-dir is required for maniqa,musiq,clipiqa " in res.stderr

@@ -18,7 +18,7 @@ def sr_models(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def sr_base(sr_models):
-    from dalpsr_model.controlnet.base import load_base
+    from dalpsr_model.diffusion.base import load_base
 
     return load_base(sr_models["base"])
 

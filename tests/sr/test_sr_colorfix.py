@@ -76,17 +76,18 @@ def _upsampled(lr_uint8: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 def test_dalpsr_sr_applies_the_colour_fix(method, sr_config, tmp_path, monkeypatch):
     """The pipeline's PNG is the fix written out here applied to its decoded SR (a skipped or
     wrong fix fails); 128 px in, 512 px out, so no final resize is involved."""
+    import dalpsr_model.diffusion.sampler as sampler
     import dalpsr_model.sr.pipeline as pipeline
     from tests.sr.conftest import smooth_image
 
     decoded = []
-    real_decode = pipeline.decode
+    real_decode = sampler.decode  # the SR sampler's VAE decode, before the pipeline's colour fix
 
     def spy(vae, z):
         decoded.append(real_decode(vae, z))
         return decoded[-1]
 
-    monkeypatch.setattr(pipeline, "decode", spy)
+    monkeypatch.setattr(sampler, "decode", spy)
     lr = smooth_image(3, 128, 128)
     pipe = pipeline.SRPipeline.load(sr_config([tmp_path], steps=1, color_fix=method))
     out = pipe([lr], ["Deblur"], [""], ["k"])[0]

@@ -11,10 +11,10 @@ import torch
 from PIL import Image
 
 from dalpsr_data.caption.stage import caption_batch
-from dalpsr_model.irpad.augment import predict_log_probs
-from dalpsr_model.irpad.predictor import IrpadPredictor
+from dalpsr_model.irpad.predictor import IrpadPredictor, predict_log_probs
 from dalpsr_model.sr.inputs import collect_inputs
-from dalpsr_model.sr.prompts import caption_config, irpad_log_probs, read_records, run_prompts
+from dalpsr_model.sr.prompts import caption_config, run_prompts
+from dalpsr_model.sr.records import read_records
 from tests.caption.tiny_ram import TINY_IMAGE_SIZE, build_tiny_ram
 from tests.sr.conftest import smooth_image, write_lr_folder
 from dalpsr_model.models.tiny_llava import build_tiny_llava
@@ -28,11 +28,11 @@ def test_irpad_log_probs_average_a_grid_of_128px_crops(sr_models):
     crops = [x[..., y:y + 128, x0:x0 + 128] for y in (0, 72) for x0 in (0, 128, 172)]
     with torch.no_grad():
         want = torch.stack([predict_log_probs(pred.model, c, pred.tta)[0] for c in crops]).mean(0)
-    torch.testing.assert_close(irpad_log_probs(pred, rgb), want, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(pred.image_log_probs(rgb), want, rtol=1e-5, atol=1e-6)
     small = smooth_image(4, 100, 75)                     # smaller than a crop: the whole image
     xs = torch.from_numpy(small).permute(2, 0, 1).float()[None] / 255.0
     with torch.no_grad():
-        torch.testing.assert_close(irpad_log_probs(pred, small), predict_log_probs(pred.model, xs, pred.tta)[0])
+        torch.testing.assert_close(pred.image_log_probs(small), predict_log_probs(pred.model, xs, pred.tta)[0])
 
 
 def test_captions_through_the_caption_stage_and_models_freed(sr_config, tmp_path):
@@ -54,15 +54,15 @@ def test_captions_through_the_caption_stage_and_models_freed(sr_config, tmp_path
     run_prompts(cfg, collect_inputs(cfg.inputs), "cpu", load, None, records.extend)
     gc.collect()
     assert held and held[0]() is None, "the LLaVA model must be freed when pass 1 returns"
-    assert [r["key"] for r in records] == ["img0", "img1"]
-    assert all(r["status"] == "ok" and r["restoration"] == "Deblur" for r in records)
-    assert all(r["caption"] and r["instruction"].startswith("Describe this image") for r in records)
+    assert [r.key for r in records] == ["img0", "img1"]
+    assert all(r.status == "ok" and r.restoration == "Deblur" for r in records)
+    assert all(r.caption and r.instruction.startswith("Describe this image") for r in records)
     # the caption stage's own code with the same models gives the same captions
     c = caption_config(cfg, "cpu")
     direct, _ = caption_batch([(f"img{i}", Image.fromarray(smooth_image(i, *wh)), "")
                                for i, wh in enumerate([(40, 40), (48, 36)])], c, build_models(c),
                               {"tag": 4, "caption": 4})
-    assert [d["caption"] for d in direct] == [r["caption"] for r in records]
+    assert [d.caption for d in direct] == [r.caption for r in records]
 
 
 def test_captions_file_and_no_captions(sr_models, sr_config, tmp_path):
@@ -73,11 +73,11 @@ def test_captions_file_and_no_captions(sr_models, sr_config, tmp_path):
     capfile.write_text(json.dumps({"key": "img0", "caption": "a red kite"}) + "\n")
     run_sr(sr_config([src], out=str(tmp_path / "a"), no_captions=False, captions=str(capfile), steps=1))
     rec = read_records(tmp_path / "a")["img0"]
-    assert rec["caption"] == "a red kite" and rec["restoration"].startswith("Deblur with sigma")
+    assert rec.caption == "a red kite" and rec.restoration.startswith("Deblur with sigma")
     run_sr(sr_config([src], out=str(tmp_path / "b"), restoration_prompt="Denoise with sigma 0~0.25",
                      irpad="", steps=1))
     rec = read_records(tmp_path / "b")["img0"]
-    assert rec["caption"] == "" and rec["restoration"] == "Denoise with sigma 0~0.25"
+    assert rec.caption == "" and rec.restoration == "Denoise with sigma 0~0.25"
     a = np.asarray(Image.open(tmp_path / "a" / "img0.png"))
     b = np.asarray(Image.open(tmp_path / "b" / "img0.png"))
     assert a.shape == b.shape == (128, 128, 3) and not np.array_equal(a, b)   # the prompt is used

@@ -96,7 +96,7 @@ def test_batch_of_one_and_of_four_give_identical_images(sr_models, sr_config, tm
     different orders (~1e-7 relative in the UNet's first Linear, measured), which can move a
     pixel across a rounding boundary; a different seed moves pixels by tens of levels.
     """
-    import dalpsr_model.sr.sampler as sampler
+    import dalpsr_model.diffusion.sampler as sampler
 
     starts: dict[str, list] = {"b1": [], "b4": [], "seed1": []}
     real = sampler.start_point
@@ -157,13 +157,13 @@ def test_two_inputs_with_one_output_name_are_refused(tmp_path):
 
 
 def test_partial_last_prompt_line_is_cut_off(tmp_path):
-    from dalpsr_model.sr.prompts import PROMPTS_JSONL, append_records, read_records
+    from dalpsr_model.sr.records import PROMPTS_JSONL, PromptRecord, append_records, read_records
 
-    append_records(tmp_path, [{"key": "a", "status": "ok"}, {"key": "b", "status": "ok"}])
+    append_records(tmp_path, [PromptRecord("a"), PromptRecord("b")])
     with open(tmp_path / PROMPTS_JSONL, "a") as f:
         f.write('{"key": "c", "sta')                 # a writer killed mid-line
     assert sorted(read_records(tmp_path)) == ["a", "b"]
-    append_records(tmp_path, [{"key": "c", "status": "ok"}])
+    append_records(tmp_path, [PromptRecord("c")])
     assert sorted(read_records(tmp_path)) == ["a", "b", "c"]
     assert np.all([json.loads(x) for x in (tmp_path / PROMPTS_JSONL).read_text().splitlines()])
 

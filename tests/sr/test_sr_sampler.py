@@ -14,7 +14,8 @@ import pytest
 import torch
 
 from dalpsr_model.controlnet.model import predict_noise
-from dalpsr_model.sr.sampler import image_generator, prompt_embeddings, sample_latents, start_point
+from dalpsr_model.diffusion.sampler import image_generator, sample_latents, start_point
+from dalpsr_model.diffusion.text import prompt_embeddings
 
 GUIDANCE = 5.5
 
@@ -77,19 +78,19 @@ def test_loop_equals_hand_written_recurrence(kind, sr_base, sr_controlnet, sr_co
     keys = ["a/b", "c"]
     z_lr = torch.randn(2, 4, 8, 8, generator=torch.Generator().manual_seed(1))
     cond, uncond = prompt_embeddings(sr_base, ["Deblur with sigma 0.5~0.75", "Denoise"],
-                                     ["a red flower", ""], cfg)
-    got = sample_latents(sr_base, sr_controlnet, z_lr, cond, uncond, keys, cfg)
+                                     ["a red flower", ""], cfg.added_prompt, cfg.negative_prompt)
+    got = sample_latents(sr_base, sr_controlnet, z_lr, cond, uncond, keys, cfg.sampler)
     want = _hand_written(sr_base, sr_controlnet, z_lr, cond, uncond, keys, 4, kind)
     torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4)
     # guidance matters here: the s = 1 result is different
     plain = sample_latents(sr_base, sr_controlnet, z_lr, cond, uncond, keys,
-                           sr_config([tmp_path], scheduler=kind, steps=4, guidance=1.0))
+                           sr_config([tmp_path], scheduler=kind, steps=4, guidance=1.0).sampler)
     assert (plain - got).abs().max() > 1e-3
 
 
 def test_prompt_order_restoration_caption_added(sr_base):
-    from dalpsr_model.sr.config import ADDED_PROMPT
-    from dalpsr_model.sr.sampler import positive_ids
+    from dalpsr_model.diffusion.sampler import ADDED_PROMPT
+    from dalpsr_model.diffusion.text import positive_ids
 
     tok = sr_base.tokenizer
 

@@ -19,7 +19,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from dalpsr_model.sr.tiling import tiled_predict
+from dalpsr_model.diffusion.tiling import tiled_predict
 
 
 def _conv_model(seed: int = 0):

@@ -10,7 +10,7 @@ import torch
 
 from dalpsr_model.sr.colorfix import adain, color_fix, wavelet
 from dalpsr_model.sr.sizes import plan_size
-from dalpsr_model.sr.tiling import gaussian_weights, tile_grid, tile_starts, tiled_predict
+from dalpsr_model.diffusion.tiling import gaussian_weights, tile_grid, tile_starts, tiled_predict
 
 
 @pytest.mark.parametrize("w,h,work,target,final", [
@@ -108,7 +108,7 @@ def test_wavelet_takes_low_frequency_from_reference():
 
 
 def test_a_1024px_input_goes_through_tiling():
-    from dalpsr_model.sr.tiling import needs_tiling
+    from dalpsr_model.diffusion.tiling import needs_tiling
 
     plan = plan_size(1024, 1024)
     assert plan.final == (4096, 4096) and plan.latent == (512, 512)
@@ -118,18 +118,18 @@ def test_a_1024px_input_goes_through_tiling():
 
 def test_pipeline_tiles_a_large_latent_and_not_a_512px_output(sr_models, sr_config, tmp_path, monkeypatch):
     """The pipeline's tiled path, made cheap on CPU by a 48-cell tile on a 64-cell latent."""
-    import dalpsr_model.sr.sampler as sampler
+    import dalpsr_model.diffusion.sampler as sampler
     from dalpsr_model.sr.pipeline import SRPipeline
     from tests.sr.conftest import smooth_image
 
     seen = []
     real = sampler.tiled_predict
 
-    def spy(model, z, z_lr, tile, overlap, tile_batch):
+    def spy(model, z, z_lr, tile, overlap, tile_batch, on_tiles=None):
         def counted(zs, cs, repeats):
             seen.append(tuple(zs.shape[-2:]))
             return model(zs, cs, repeats)
-        return real(counted, z, z_lr, tile, overlap, tile_batch)
+        return real(counted, z, z_lr, tile, overlap, tile_batch, on_tiles)
 
     monkeypatch.setattr(sampler, "tiled_predict", spy)
     tiled = SRPipeline.load(sr_config([tmp_path], steps=1, tile=48, tile_overlap=16, vae_tiling_above=256))

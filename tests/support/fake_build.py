@@ -79,7 +79,7 @@ def write_fake_build(root: str | Path, sizes: list[int], captions: bool = False,
             side = cap_dir / name.replace(".tar", ".jsonl")
             side.write_text("".join(json.dumps({"key": sample_key(s, i), "caption": f"caption of {sample_key(s, i)}"}) + "\n"
                                     for i in range(n)), encoding="utf-8")
-            write_json_atomic(marker_path(side.with_suffix(".tar")), {"nsamples": n})
+            write_json_atomic(marker_path(side), {"nsamples": n})
     write_json_atomic(root / INDEX_JSON, {"__kind__": "wids-shard-index-v1", "name": "fake",
                                           "shardlist": shardlist})
     return root

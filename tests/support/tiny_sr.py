@@ -22,8 +22,8 @@ def build_tiny_sr_models(root: str | Path, seed: int = 0) -> dict[str, Path]:
     import torch
 
     from dalpsr_data.atomic import write_json_atomic
-    from dalpsr_model.controlnet.base import load_base
     from dalpsr_model.controlnet.model import build_controlnet
+    from dalpsr_model.diffusion.base import load_base
     from dalpsr_model.irpad.io import save_irpad
     from dalpsr_model.irpad.model import Irpad, IrpadArch
 

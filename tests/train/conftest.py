@@ -52,7 +52,8 @@ def real_build(tmp_path_factory):
     one photo per shard (shard_size 20), so holding out shards holds out whole photos.
     repeat_crops: 7 of the photos are 512x512 or smaller (one distinct crop each); their
     20 patches are 20 degradations of that crop, which is what IRPAD learns from."""
-    from dalpsr_data.build import BuildConfig, PatchConfig, run_build
+    from dalpsr_data.build.config import BuildConfig, PatchConfig
+    from dalpsr_data.build.runner import run_build
 
     out = tmp_path_factory.mktemp("real") / "build"
     run_build(BuildConfig(sources=("samples",), out=str(out), executor="local", workers=1,

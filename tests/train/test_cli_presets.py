@@ -10,13 +10,15 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-import dalpsr_data.commands.caption as caption_cli
-import dalpsr_model.cli.controlnet as controlnet_cli
-import dalpsr_model.cli.encoder as encoder_cli
-import dalpsr_model.cli.irpad as irpad_cli
+# The commands import their trainers when they run (issue 20): patch the trainers' modules.
+import dalpsr_data.caption.run as caption_cli
+import dalpsr_model.controlnet.trainer as controlnet_cli
+import dalpsr_model.encoder_align.trainer as encoder_cli
+import dalpsr_model.irpad.trainer as irpad_cli
 from dalpsr_data.cli import app as data_app
 from dalpsr_data.config_io import ConfigError, to_dict
 from dalpsr_model.cli.train import app as train_app
+from tests.support.fake_build import write_fake_build
 
 PAPER = yaml.safe_load((Path(__file__).resolve().parents[2] / "pipelines" / "paper.yaml").read_text())
 WIDE = {"COLUMNS": "250", "TERMINAL_WIDTH": "250"}
@@ -47,6 +49,7 @@ STAGES = [
 @pytest.mark.parametrize("module, name, args, section", STAGES, ids=[s[3] for s in STAGES])
 def test_a_stage_without_pipeline_resolves_the_paper_section(monkeypatch, tmp_path, module, name, args, section):
     seen = _capture(monkeypatch, module, name)
+    write_fake_build(tmp_path, [2])  # the command opens the build before it imports the trainer
     res = CliRunner().invoke(train_app, [*args, "--shards", str(tmp_path), "--seed", "7"])
     assert res.exit_code == 2 and "stop" in res.output, res.output
     got = to_dict(seen[0])
@@ -64,6 +67,7 @@ def test_a_stage_without_pipeline_resolves_the_paper_section(monkeypatch, tmp_pa
 
 def test_the_readme_irpad_command_runs_paper_steps_and_buffer(monkeypatch, tmp_path):
     seen = _capture(monkeypatch, irpad_cli, "train_irpad")
+    write_fake_build(tmp_path, [2])
     CliRunner().invoke(train_app, ["irpad", "--shards", str(tmp_path)])
     assert seen[0].max_steps == PAPER["irpad"]["max_steps"] == 20000
     assert seen[0].shuffle_buffer == PAPER["irpad"]["shuffle_buffer"] == 2048
@@ -71,6 +75,7 @@ def test_the_readme_irpad_command_runs_paper_steps_and_buffer(monkeypatch, tmp_p
 
 def test_caption_without_pipeline_resolves_the_paper_section(monkeypatch, tmp_path):
     seen = _capture(monkeypatch, caption_cli, "run_caption")
+    write_fake_build(tmp_path, [2])  # the command reads index.json before it imports run_caption
     res = CliRunner().invoke(data_app, ["caption", str(tmp_path), "--max-tags", "3"])
     assert res.exit_code == 2 and "stop" in res.output, res.output
     got = to_dict(seen[0])
@@ -116,7 +121,8 @@ def test_both_clis_generate_their_options_from_the_config_dataclass():
     for app, name, cls, section, extra in cases:
         params = {p.name: p for p in typer.main.get_command(app).commands[name].params}
         fields = {f.name: f.default for f in dataclasses.fields(cls)}
-        assert set(params) - {"help"} == set(fields) | extra | ({"pipeline"} if section else set()), name
+        # --verbose: every command's (the libraries' notices, dalpsr_data.library_logs)
+        assert set(params) - {"help", "verbose"} == set(fields) | extra | ({"pipeline"} if section else set()), name
         preset = PAPER.get(section, {}) if section else {}
         for field, default in fields.items():  # the shown default is what applies without --pipeline
             expected = preset.get(field, default)

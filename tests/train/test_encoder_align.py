@@ -8,9 +8,10 @@ import torch
 from safetensors.torch import load_file
 
 from dalpsr_data.config_io import ConfigError
-from dalpsr_model.encoder_align import load_llava_tower
+from dalpsr_model.encoder_align.tower import load_llava_tower
 from dalpsr_data.caption.llava_io import find_vision_tower, load_vision_tower
 from dalpsr_model.encoder_align.trainer import EncoderConfig, train_encoder
+from tests.support.fake_build import write_fake_build
 
 
 @pytest.fixture(scope="module")
@@ -60,3 +61,21 @@ def test_missing_llava_is_a_config_error(fake_build, tmp_path):
     with pytest.raises(ConfigError, match="config.json"):
         train_encoder(EncoderConfig(shards=str(fake_build), llava=str(tmp_path), out=str(tmp_path / "o"),
                                     progress=False))
+
+
+@pytest.mark.parametrize("sizes", [None, []], ids=["missing", "empty"])
+def test_a_missing_or_empty_build_fails_before_llava_loads(tmp_path, tiny_llava_dir, monkeypatch, sizes):
+    # Issue 20 item 20: the build was reported only after loading LLaVA (minutes for 7B).
+    from dalpsr_model.encoder_align import trainer
+
+    def must_not_load(path):
+        raise AssertionError("LLaVA loaded before the build was checked")
+
+    monkeypatch.setattr(trainer, "load_llava_tower", must_not_load)
+    shards = tmp_path / "shards"
+    if sizes is not None:
+        write_fake_build(shards, sizes)
+    cfg = EncoderConfig(shards=str(shards), llava=str(tiny_llava_dir), out=str(tmp_path / "o"), progress=False)
+    with pytest.raises(ConfigError, match="--shards" if sizes is None else "holds no samples"):
+        train_encoder(cfg)
+    assert not (tmp_path / "o").exists()  # nothing written either

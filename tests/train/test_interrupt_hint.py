@@ -19,6 +19,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 import dalpsr_model.cli.sr as sr_cli
+import dalpsr_model.sr.runner as sr_runner
 from dalpsr_model.cli.options import TRAIN_RESUME
 from dalpsr_model.training.config import TrainConfig
 from tests.support.fake_build import write_fake_build
@@ -66,7 +67,9 @@ def test_interrupted_sr_says_a_rerun_resumes(tmp_path, monkeypatch):
     def interrupted(cfg):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(sr_cli, "run_sr", interrupted)
+    monkeypatch.setattr(sr_runner, "run_sr", interrupted)  # imported by the command when it runs
+    monkeypatch.setattr(sr_cli, "collect_inputs", lambda inputs: [])  # its checks before torch: pass
+    monkeypatch.setattr(sr_cli, "check_base_folder", lambda base: None)
     res = CliRunner().invoke(sr_cli.app, [str(tmp_path), "--out", str(tmp_path / "out"), "--base", "b",
                                           "--controlnet", "c", "--irpad", "i", "--no-captions"])
     assert res.exit_code == 130, res.output

@@ -9,8 +9,11 @@ import torch
 from typer.testing import CliRunner
 
 from dalpsr_data.degradation.prompt import parse_prompt
-from dalpsr_model.irpad import (Irpad, IrpadArch, IrpadPredictor, degradation_prompts, evaluate,
-                                irpad_loss, load_irpad)
+from dalpsr_model.irpad.evaluate import evaluate
+from dalpsr_model.irpad.io import load_irpad
+from dalpsr_model.irpad.model import Irpad, IrpadArch, irpad_loss
+from dalpsr_model.irpad.predictor import IrpadPredictor
+from dalpsr_model.irpad.prompts import degradation_prompts
 from dalpsr_model.cli.train import app
 from dalpsr_model.irpad.trainer import IrpadConfig, train_irpad
 
@@ -125,3 +128,25 @@ def test_pretrained_timm_trunk_loads_local_weights(tmp_path):
     save_file({"unrelated": torch.zeros(1)}, str(tmp_path / "bad.safetensors"))
     with pytest.raises(ValueError, match="no tensor matches"):
         TimmTrunk("resnet18", str(tmp_path / "bad.safetensors"))
+
+
+def test_build_irpad_builds_a_timm_trunk_once(monkeypatch, tmp_path):
+    """The timm trunk is built once, with its weights; no random trunk is built and dropped."""
+    import dalpsr_model.irpad.model as model_mod
+    import dalpsr_model.irpad.trainer as trainer_mod
+
+    built = []
+
+    class FakeTrunk(torch.nn.Module):
+        def __init__(self, name, weights=""):
+            super().__init__()
+            built.append((name, weights))
+            self.out_dim = 8
+            self.conv = torch.nn.Conv2d(3, 8, 1)
+
+    monkeypatch.setattr(model_mod, "TimmTrunk", FakeTrunk)
+    monkeypatch.setattr(trainer_mod, "TimmTrunk", FakeTrunk)
+    cfg = IrpadConfig(shards=str(tmp_path), out=str(tmp_path / "o"), trunk="timm", timm_model="m",
+                      trunk_weights="w.safetensors", **SMALL)
+    model = trainer_mod.build_irpad(cfg)
+    assert built == [("m", "w.safetensors")] and isinstance(model.trunk, FakeTrunk)

@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from dalpsr_data.config_io import ConfigError, load_config
 from dalpsr_model.cli.train import app
-from dalpsr_model.irpad import degradation_prompts, load_irpad
+from dalpsr_model.irpad.io import load_irpad
+from dalpsr_model.irpad.prompts import degradation_prompts
 from dalpsr_model.irpad.trainer import IrpadConfig, train_irpad
 
 SMALL = dict(width=4, dim=16, heads=2, batch_size=4, num_workers=0, shuffle_buffer=4,

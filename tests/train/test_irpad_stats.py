@@ -8,7 +8,8 @@ import cv2
 import numpy as np
 import torch
 
-from dalpsr_model.irpad import Irpad, IrpadArch, load_irpad, save_irpad
+from dalpsr_model.irpad.io import load_irpad, save_irpad
+from dalpsr_model.irpad.model import Irpad, IrpadArch
 from dalpsr_model.irpad.stats import BlockStats, dct_basis
 
 # Channel layout of BlockStats: 64 DCT, 6 high-pass (R, G, B, Y, R-G, B-G), Laplacian,

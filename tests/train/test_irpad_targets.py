@@ -9,8 +9,10 @@ import torch
 
 from dalpsr_model.data import EpochLoader
 from dalpsr_model.data.decode import CorruptSample, decode_sample
-from dalpsr_model.irpad import Irpad, IrpadArch, IrpadPredictor, irpad_loss, save_irpad
-from dalpsr_model.irpad.augment import VIEWS, dihedral_view, predict_log_probs, random_dihedral
+from dalpsr_model.irpad.io import save_irpad
+from dalpsr_model.irpad.model import Irpad, IrpadArch, irpad_loss
+from dalpsr_model.irpad.predictor import IrpadPredictor, predict_log_probs
+from dalpsr_model.irpad.augment import VIEWS, dihedral_view, random_dihedral
 from dalpsr_model.irpad.model import soft_bin_targets
 from tests.support.fake_build import sample_bins, sample_degrees
 

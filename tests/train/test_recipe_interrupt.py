@@ -13,7 +13,7 @@ import signal
 
 from typer.testing import CliRunner
 
-import dalpsr_model.cli.recipe as recipe_cli
+import dalpsr_model.recipe as recipe_cli  # the command imports the recipe when it runs
 from dalpsr_model.cli.train import app
 
 

@@ -17,10 +17,10 @@ from typing import Mapping
 
 import torch
 
+from dalpsr_data.caption.config import RAM_VARIANTS as VARIANTS
+
 HEAD_ATTENTION_HEADS = 4  # official q2l_config.json: num_attention_heads
 DESCRIPTIONS_PER_TAG = 51  # RAM++ release: 51 LLM descriptions per tag
-VARIANTS = ("ram", "ram_plus")
-
 
 @dataclasses.dataclass(frozen=True)
 class RamArch:

@@ -57,16 +57,26 @@ def tile_grid(height: int, width: int, tile: int, overlap: int) -> list[tuple[in
     return [(y, x, th, tw) for y in tile_starts(height, th, overlap) for x in tile_starts(width, tw, overlap)]
 
 
-def tiled_predict(model: TileModel, z: Any, z_lr: Any, tile: int, overlap: int, tile_batch: int) -> Any:
+def tile_count(height: int, width: int, tile: int, overlap: int) -> int:
+    """Model evaluations per step of a (height, width) latent: its tiles, or 1 untiled."""
+    return len(tile_grid(height, width, tile, overlap)) if needs_tiling(height, width, tile) else 1
+
+
+def tiled_predict(model: TileModel, z: Any, z_lr: Any, tile: int, overlap: int, tile_batch: int,
+                  on_tiles: Callable[[int], None] | None = None) -> Any:
     """Noise prediction (B, 4, H, W) of ``model`` over ``z``/``z_lr`` (B, 4, H, W), tiled if needed.
 
     Returns the model's own output (untiled) or the Gaussian-blended tiles in fp32.
+    ``on_tiles(n)`` is told after each model call how many tiles it evaluated (1 untiled).
     """
     import torch
 
     b, _, height, width = z.shape
     if not needs_tiling(height, width, tile):
-        return model(z, z_lr, 1)
+        eps = model(z, z_lr, 1)
+        if on_tiles is not None:
+            on_tiles(1)
+        return eps
     grid = tile_grid(height, width, tile, overlap)
     th, tw = grid[0][2], grid[0][3]
     weights = gaussian_weights(th, tw).to(z.device)
@@ -81,4 +91,6 @@ def tiled_predict(model: TileModel, z: Any, z_lr: Any, tile: int, overlap: int, 
         for k, (y, x, _, _) in enumerate(chunk):
             out[:, :, y:y + th, x:x + tw] += eps[k * b:(k + 1) * b] * weights
             total[y:y + th, x:x + tw] += weights
+        if on_tiles is not None:
+            on_tiles(len(chunk))
     return out / total

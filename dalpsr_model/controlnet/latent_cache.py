@@ -1,9 +1,7 @@
-"""VAE latents of HR patches and of upsampled LR patches, and their per-shard cache.
+"""The per-shard cache of training latents: HR and upsampled-LR patches, encoded once.
 
-Latents are the VAE posterior *mean* times the VAE scaling factor (0.18215 for SD). The
-mean (not a posterior sample) makes a latent a pure function of the image, so a cached
-latent equals a fresh one and a cached run's loss equals an uncached run's. SD's posterior
-std is ~1e-2 of the latent scale, so the sample would add little anyway.
+The latents are ``dalpsr_model.diffusion.latents.encode_pair``'s (scaled VAE posterior
+means), so a cached latent equals a fresh one and a cached run's loss an uncached run's.
 
 Cache layout, next to the build's own sidecars and with the same commit protocol::
 
@@ -25,66 +23,8 @@ from dalpsr_data.atomic import remove_orphan_temporaries, write_bytes_atomic
 from dalpsr_data.buildinfo import BuildInfo, Geometry
 from dalpsr_data.jobs import Job, advance, run_shards
 from dalpsr_data.progress import Progress
-from dalpsr_data.schema import LATENTS_DIR, decode_png_member, iter_tar_samples, marker_path
-
-
-def images_to_unit(images: Any) -> Any:
-    """(B, H, W, 3) uint8 numpy/tensor or (B, 3, H, W) float in [0, 1] -> (B, 3, H, W) float32 [0, 1]."""
-    import torch
-
-    t = torch.as_tensor(images)
-    if t.dtype == torch.uint8:
-        t = t.permute(0, 3, 1, 2).float() / 255.0
-    return t.float()
-
-
-def upsample_lr(lr: Any, size: tuple[int, int]) -> Any:
-    """(B, 3, h, w) [0, 1] -> (B, 3, H, W) bicubic, clamped to [0, 1] (the LR 'upsampled to 512')."""
-    import torch.nn.functional as F
-
-    return F.interpolate(lr, size=size, mode="bicubic", align_corners=False).clamp_(0.0, 1.0)
-
-
-def encode(vae: Any, images01: Any) -> Any:
-    """(B, 3, H, W) [0, 1] -> (B, 4, H/8, W/8) scaled posterior mean, fp32, on the VAE's device."""
-    import torch
-
-    with torch.no_grad():
-        x = (images01 * 2.0 - 1.0).to(device=vae.device, dtype=vae.dtype)
-        mean = vae.encode(x).latent_dist.mean
-    return mean.float() * float(vae.config.scaling_factor)
-
-
-def encode_lr(vae: Any, lr01: Any, size: tuple[int, int]) -> Any:
-    """z_LR: LR (B, 3, h, w) [0, 1] bicubic-upsampled to ``size`` (H, W), then encoded ->
-    (B, 4, H/8, W/8) fp32. The one definition used by training, its cache, validation and SR."""
-    return encode(vae, upsample_lr(lr01, size))
-
-
-def encode_pair(vae: Any, hr01: Any, lr01: Any) -> tuple[Any, Any]:
-    """HR and LR in [0, 1] -> (z0, z_LR), both (B, 4, H/8, W/8) fp32."""
-    z0 = encode(vae, hr01)
-    z_lr = encode_lr(vae, lr01, tuple(hr01.shape[-2:]))
-    return z0, z_lr
-
-
-def decode(vae: Any, z: Any) -> Any:
-    """(B, 4, h, w) scaled latents -> (B, 3, 8h, 8w) fp32 [0, 1] on the VAE's device."""
-    import torch
-
-    with torch.no_grad():
-        x = vae.decode((z / float(vae.config.scaling_factor)).to(device=vae.device, dtype=vae.dtype)).sample
-    return ((x.float() + 1.0) / 2.0).clamp_(0.0, 1.0)
-
-
-def decode_png(data: bytes) -> Any:
-    """PNG bytes -> (H, W, 3) uint8 (Pillow's decompression-bomb guard stays on)."""
-    return decode_png_member(data)
-
-
-def cache_dir(root: str | Path, vae_hash: str) -> Path:
-    """``BuildInfo.latent_dir`` of the build folder ``root``."""
-    return Path(root) / LATENTS_DIR / vae_hash
+from dalpsr_data.schema import decode_png_member, iter_tar_samples, marker_path
+from dalpsr_model.diffusion.latents import encode_pair, images_to_unit
 
 
 def _encode_shard(vae: Any, tar_path: Path, batch_size: int, geometry: Geometry) -> tuple[dict, dict]:
@@ -108,7 +48,7 @@ def _encode_shard(vae: Any, tar_path: Path, batch_size: int, geometry: Geometry)
 
     for key, members in iter_tar_samples(tar_path):
         try:
-            hr, lr = decode_png(members["hr.png"]), decode_png(members["lr.png"])
+            hr, lr = decode_png_member(members["hr.png"]), decode_png_member(members["lr.png"])
         except (KeyError, OSError, ValueError) as e:  # a bad sample is recorded, not fatal
             skipped[key] = f"{type(e).__name__}: {e}"
             advance(1)
@@ -146,14 +86,16 @@ def ensure_latent_cache(build: BuildInfo | str | Path, vae: Any, vae_hash: str, 
     out.mkdir(parents=True, exist_ok=True)
     remove_orphan_temporaries(out)
 
+    def latent_file(url: str) -> Path:
+        return out / url.replace(".tar", ".safetensors")
+
     def encode_shard(url: str) -> dict[str, Any]:
         tensors, skipped = _encode_shard(vae, build.shard_path(url), batch_size, build.geometry)
-        write_bytes_atomic(out / url.replace(".tar", ".safetensors"),
-                           save(tensors, metadata={"vae_hash": vae_hash}))
+        write_bytes_atomic(latent_file(url), save(tensors, metadata={"vae_hash": vae_hash}))
         keys = sorted({k.rsplit(".", 1)[0] for k in tensors})
         return {"vae_hash": vae_hash, "shard": url, "nsamples": len(keys), "keys": keys, "skipped": skipped}
 
-    jobs = [Job(e["url"], e["url"], size=int(e["nsamples"]), marker=str(marker_path(out / e["url"])))
+    jobs = [Job(e["url"], e["url"], size=int(e["nsamples"]), marker=str(marker_path(latent_file(e["url"]))))
             for i, e in enumerate(build.shards) if i % world_size == rank]
     bar = Progress("latent cache", sum(j.size for j in jobs), "patches", enabled=progress)
     run = run_shards(jobs, encode_shard, executor="local", retries=1, progress=bar)
@@ -178,7 +120,7 @@ class LatentCache:
         self._where: dict[str, Any] = {}
         for entry in build.shards:
             target = self.dir / entry["url"].replace(".tar", ".safetensors")
-            marker = marker_path(target.with_suffix(".tar"))
+            marker = marker_path(target)
             if not marker.is_file():
                 raise FileNotFoundError(f"latent cache shard {target} is not committed: run with "
                                         f"--latent-cache so it is (re)built first")

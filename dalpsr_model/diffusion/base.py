@@ -39,11 +39,6 @@ class SDBase:
             if next(m.parameters()).dtype != dtype:  # avoid diffusers' cast warning for no-ops
                 m.to(dtype=dtype)
 
-    @property
-    def vae_scale_factor(self) -> int:
-        """Pixels per latent cell (8 for SD)."""
-        return 2 ** (len(self.vae.config.block_out_channels) - 1)
-
 
 def check_base_folder(path: str | Path) -> Path:
     """Fail early, with what to do, when ``path`` is not a diffusers SD folder."""

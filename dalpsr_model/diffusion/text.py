@@ -76,3 +76,23 @@ def encode_ids(text_encoder: Any, ids: Any) -> Any:
 
     with torch.no_grad():
         return text_encoder(ids.to(text_encoder.device), return_dict=False)[0]
+
+
+def positive_ids(tokenizer: Any, restoration: str, caption: str, added_prompt: str) -> tuple[int, ...]:
+    """77 ids of inference: restoration prompt first (never cut), then the caption, then the
+    added prompt while tokens remain (the training's budget; the tail is cut first)."""
+    tail = ", ".join(p for p in (caption.strip(), added_prompt.strip()) if p)
+    return budget_prompt(tokenizer, restoration, tail).ids
+
+
+def prompt_embeddings(base: Any, restorations: Sequence[str], captions: Sequence[str], added_prompt: str,
+                      negative_prompt: str) -> tuple[Any, Any]:
+    """(cond, uncond) (B, 77, D): ``positive_ids`` per image; uncond is the negative prompt."""
+    import torch
+
+    ids = [positive_ids(base.tokenizer, r, c, added_prompt) for r, c in zip(restorations, captions)]
+    neg = budget_prompt(base.tokenizer, negative_prompt, "").ids
+    device = base.text_encoder.device
+    cond = encode_ids(base.text_encoder, torch.tensor(ids, dtype=torch.long, device=device))
+    uncond = encode_ids(base.text_encoder, torch.tensor([neg], dtype=torch.long, device=device))
+    return cond, uncond.expand(len(ids), -1, -1)
