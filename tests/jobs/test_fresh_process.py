@@ -174,7 +174,7 @@ def test_kill_9_of_a_ray_builds_driver_takes_rays_processes_down(tmp_path, short
     # our own sessions, and end later on their own: a Ray gap, left out here.
     agents = ("ray::RuntimeEnv", "ray::DashboardA")
     assert [p for p in alive(ray_procs) if not p.name.startswith(agents)] == []
-    res = run(build_args(photos, out, "--no-progress", "--limit", "1"), env)
+    res = run(build_args(photos, tmp_path / "again", "--no-progress", "--limit", "1"), env)
     assert leftovers(tmp_path, short_tmp) == [], res.stderr[-3000:]
 
 
