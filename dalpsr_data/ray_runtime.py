@@ -15,6 +15,13 @@ that prints a stack dump on SIGTERM). ``init_ray`` puts back the SIGINT/SIGTERM 
 that were there before, so a command's own handling of Ctrl-C and ``kill`` stays in force
 (see dalpsr_data/interrupt.py).
 
+An embedded Ray's service processes (gcs_server, raylet, ...) start in a session of their
+own (:func:`_services_in_own_session`): a SIGTERM to the command's process group (a
+scheduler stopping a job) then reaches only the driver, which shuts Ray down in order and
+exits 143 in ~4 s (in the driver's group they died at once, and the shutdown then waited
+~10 s on the dead services: a scheduler's grace period may be shorter). Ray still ties them
+to the driver with PR_SET_PDEATHSIG, so a ``kill -9`` of the driver takes them down too.
+
 With an ``address``, the cluster's host and port are first tried with a plain TCP connect
 bounded by ``connect_timeout`` (Ray's client would retry for ~30 s before its own, vaguer
 error), and :class:`RayUnreachable` names the address.
@@ -188,9 +195,43 @@ def _init(ray, address: str | None, num_cpus: int | None, num_gpus: int | None, 
     _state["temp_dir"] = temp_dir
     atexit.register(_cleanup_temp_dir)
     _state["owned"] = True  # from here on: stopped and removed at exit, even if init is cut short
-    ray.init(num_cpus=num_cpus, num_gpus=num_gpus, _temp_dir=temp_dir,
-             include_dashboard=False, **common)
+    with _services_in_own_session(ray):
+        ray.init(num_cpus=num_cpus, num_gpus=num_gpus, _temp_dir=temp_dir,
+                 include_dashboard=False, **common)
     return True
+
+
+@contextlib.contextmanager
+def _services_in_own_session(ray):  # noqa: ANN001, ANN202 (the ray module; a context manager)
+    """While ``ray.init`` starts a local cluster: Ray's service processes get ``setsid``.
+
+    Ray 2.60 starts each of them through ``ray._private.services.ConsolePopen`` (a
+    ``subprocess.Popen``); for these few seconds it is swapped for a subclass that adds
+    ``start_new_session=True``. Only where Ray has kernel fate-sharing (Linux
+    PR_SET_PDEATHSIG): without it Ray's reaper kills its services by their process group,
+    which must then stay the driver's.
+    """
+    services = ray._private.services
+    base = getattr(services, "ConsolePopen", None)
+    if base is None or not ray._private.utils.detect_fate_sharing_support_linux():
+        yield
+        return
+
+    class OwnSessionPopen(base):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs["start_new_session"] = True
+            super().__init__(*args, **kwargs)
+
+    services.ConsolePopen = OwnSessionPopen
+    try:
+        yield
+    finally:
+        services.ConsolePopen = base
+
+
+def owns_ray() -> bool:
+    """True while this process runs an embedded Ray that it started (not a cluster's client)."""
+    return bool(_state["owned"])
 
 
 def shutdown_ray() -> None:

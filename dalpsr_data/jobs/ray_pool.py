@@ -38,10 +38,15 @@ def actor_slots(ray: Any, spec: RayActors) -> int:
 def run_on_ray(jobs: Sequence[Job], fn: Callable[..., Any], finish: Finish, *, retries: int,
                setup: Callable[[], Any] | None, actors: RayActors, task_cpus: float,
                max_in_flight: int | None, poll: Callable[[Any], None],
-               poll_seconds: float = 0.5) -> None:
+               poll_seconds: float = 0.5, cancel_on_interrupt: bool = True) -> None:
     """Run ``jobs`` on the Ray this process is connected to; ``finish`` gets every outcome.
 
     ``poll(counts_actor)`` is called at least every ``poll_seconds`` (the progress bar).
+    ``cancel_on_interrupt``: on Ctrl-C/SIGTERM, force-cancel the running tasks (a cluster
+    that outlives this run would go on running them). False where the caller shuts its
+    own Ray down right after: that stops them anyway, and Ray 2.60's force cancel races
+    with a task's reply and can crash the driver's core ("Tried to complete task that was
+    not pending", exit 1 instead of 130/143).
     """
     ray = import_ray()
     counts = ray.remote(num_cpus=0)(UnitCounts).remote()
@@ -97,7 +102,7 @@ def run_on_ray(jobs: Sequence[Job], fn: Callable[..., Any], finish: Finish, *, r
                     finish(ShardStats.of(job, result, seconds, attempts[job.id]))
         poll(counts)  # the last word of the counts (the bar's final position)
     except BaseException:  # Ctrl-C/SIGTERM: on a cluster the tasks would otherwise run on
-        for ref, (_, actor) in running.items():
+        for ref, (_, actor) in running.items() if cancel_on_interrupt else ():
             if actor is None:
                 with contextlib.suppress(Exception):  # the interrupt is what must surface
                     ray.cancel(ref, force=True)

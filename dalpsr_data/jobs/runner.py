@@ -14,7 +14,7 @@ from dalpsr_data.jobs.ray_pool import run_on_ray
 from dalpsr_data.jobs.types import Job, JobFailure, RayActors, RunResult, ShardStats
 from dalpsr_data.jobs.worker import UnitCounts, execute
 from dalpsr_data.progress import Progress
-from dalpsr_data.ray_runtime import import_ray, init_ray, shutdown_ray
+from dalpsr_data.ray_runtime import import_ray, init_ray, owns_ray, shutdown_ray
 
 EXECUTORS = ("local", "ray")
 
@@ -108,8 +108,10 @@ def run_shards(jobs: Iterable[Job], fn: Callable[..., Any], *, executor: str = "
             def poll(counts: Any) -> None:
                 tracker.counts_changed(_snapshot(counts))
 
+            # An embedded Ray started here is shut down below, which stops its tasks.
             run_on_ray(todo, fn, finish, retries=retries, setup=setup, actors=actors,
-                       task_cpus=task_cpus, max_in_flight=max_in_flight, poll=poll)
+                       task_cpus=task_cpus, max_in_flight=max_in_flight, poll=poll,
+                       cancel_on_interrupt=not (started and owns_ray()))
     finally:
         clock.close()
         if started:  # an embedded Ray is stopped; a cluster is only disconnected from
