@@ -25,6 +25,7 @@ from dalpsr_data.config_io import ConfigError, canonical_json
 from dalpsr_data.decode import DecodedImage, DecodeError, decode_file
 from dalpsr_data.degradation import DegradationConfig, apply, describe, sample_params
 from dalpsr_data.jobs import advance
+from dalpsr_data.memory import keep_freed_memory as glibc_keep_freed_memory
 from dalpsr_data.patches import CropBox, PatchConfig, extract, place_patch_crop, small_image_reason
 from dalpsr_data.record import PatchSpec, SampleRecord, SkipRecord
 from dalpsr_data.seeding import rng_for
@@ -48,8 +49,6 @@ class ShardTask:
     png_compression: int
 
 
-# glibc's mallopt parameters (malloc.h): M_TRIM_THRESHOLD -1, M_MMAP_THRESHOLD -3
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 _KEEP_BYTES = 32 << 20  # glibc's largest mmap threshold; a patch's arrays are 1-7 MB each
 
 
@@ -57,19 +56,10 @@ _KEEP_BYTES = 32 << 20  # glibc's largest mmap threshold; a patch's arrays are 1
 def keep_freed_memory() -> None:
     """Let glibc reuse freed multi-MB arrays instead of returning them to the kernel.
 
-    By default every array above ~128 KB (the threshold adapts, but trimming undoes it) is
-    a fresh mmap whose pages fault in on first write: ~8 ms of a triplet's 40 (USM alone
-    13.7 -> 9.4 ms, benchmarks/degrade.py). A process-wide setting, harmless elsewhere; a
-    no-op off glibc. Once per process (cached): the symbol lookup is cheap, but not free.
+    Without it every fresh array page-faults on first write: ~8 ms of a triplet's 40 (USM
+    alone 13.7 -> 9.4 ms, benchmarks/degrade.py). Once per process (cached).
     """
-    import ctypes
-
-    try:
-        mallopt = ctypes.CDLL(None).mallopt  # the running program's symbols include libc's
-    except (OSError, AttributeError, TypeError):
-        return
-    mallopt(_M_MMAP_THRESHOLD, _KEEP_BYTES)
-    mallopt(_M_TRIM_THRESHOLD, 2 * _KEEP_BYTES)
+    glibc_keep_freed_memory(_KEEP_BYTES, 2 * _KEEP_BYTES)
 
 
 def _set_single_thread() -> None:

@@ -27,9 +27,9 @@ def read_marker(out_dir: Path, shard_name: str) -> dict[str, Any] | None:
         return None
 
 
-def is_committed(out_dir: Path, shard_name: str, plan_hash: str) -> bool:
-    """Marker present, of this plan, and the tar has the recorded size."""
-    marker = read_marker(out_dir, shard_name)
+def is_committed(out_dir: Path, shard_name: str, marker: dict[str, Any] | None, plan_hash: str) -> bool:
+    """``marker`` (the shard's, already read; None when absent) is of this plan, and the tar
+    has the recorded size."""
     tar = out_dir / shard_name
     return (marker is not None and marker.get("plan_hash") == plan_hash and tar.is_file()
             and tar.stat().st_size == marker.get("bytes"))

@@ -20,27 +20,13 @@ from dalpsr_data.build.outdir import check_build_json, prepare_out_dir
 from dalpsr_data.build.plan import BuildPlan, make_plan
 from dalpsr_data.build.process_shard import ShardTask, preflight, process_shard
 from dalpsr_data.build.report import is_committed, make_report, read_marker, write_index
-from dalpsr_data.config_io import ConfigError, load_config, to_dict
+from dalpsr_data.config_io import ConfigError, to_dict
 from dalpsr_data.degradation import DegradationConfig
 from dalpsr_data.jobs import Job, ShardStats, run_shards
-from dalpsr_data.outlock import output_lock
+from dalpsr_data.outlock import holds_out_lock
 from dalpsr_data.patches import PatchConfig
 from dalpsr_data.progress import Progress
 from dalpsr_data.ray_runtime import RayUnreachable, check_reachable
-
-
-def load_build_configs(pipeline: str, overrides: dict[str, Any] | None = None,
-                       patch_overrides: dict[str, Any] | None = None,
-                       degradation_overrides: dict[str, Any] | None = None):
-    """(BuildConfig, PatchConfig, DegradationConfig) from a preset plus overrides.
-
-    Fails with ConfigError before any work when a section has an unknown or bad field.
-    """
-
-    build = load_config(BuildConfig, pipeline, "build", {**(overrides or {}), "pipeline": pipeline})
-    patches = load_config(PatchConfig, pipeline, "patches", patch_overrides)
-    degradation = load_config(DegradationConfig, pipeline, "degradation", degradation_overrides)
-    return build, patches, degradation
 
 
 class BuildFailed(RuntimeError):
@@ -142,6 +128,7 @@ def remove_worker_temporaries(out: Path, wait: float = 2.0, settle: float = 0.5,
         time.sleep(every)
 
 
+@holds_out_lock  # before the orphan sweep in it: the sweep would take a live run's files
 def run_build(cfg: BuildConfig, patch_cfg: PatchConfig | None = None, deg_cfg: Any = None, *,
               progress: bool = False, shard_fn: Callable = process_shard) -> BuildResult:
     """Build (or resume) the shards of ``cfg`` into ``cfg.out``.
@@ -151,12 +138,6 @@ def run_build(cfg: BuildConfig, patch_cfg: PatchConfig | None = None, deg_cfg: A
     BuildFailed (shards failing after retries, or skips under ``strict``), OutputLocked
     (another run is writing ``cfg.out``).
     """
-    with output_lock(cfg.out):  # before the orphan sweep below: it would take a live run's files
-        return _run_build(cfg, patch_cfg, deg_cfg, progress, shard_fn)
-
-
-def _run_build(cfg: BuildConfig, patch_cfg: PatchConfig | None, deg_cfg: Any, progress: bool,
-               shard_fn: Callable) -> BuildResult:
     t0 = time.perf_counter()
     patch_cfg = patch_cfg or PatchConfig()
     deg_cfg = deg_cfg or DegradationConfig()
@@ -167,14 +148,15 @@ def _run_build(cfg: BuildConfig, patch_cfg: PatchConfig | None, deg_cfg: Any, pr
     jobs = _shard_jobs(cfg, patch_cfg, deg_cfg, plan, out)
 
     # Each marker is read once here; run_shards skips by this set (it runs right after).
-    done_before = {j.id for j in jobs if is_committed(out, j.id, plan.plan_hash)}
+    committed = {j.id: m for j in jobs if is_committed(out, j.id, m := read_marker(out, j.id), plan.plan_hash)}
+    done_before = set(committed)
     if len(done_before) < len(jobs):  # an index.json left over (beside a damaged shard) must go
         (out / schema.INDEX_JSON).unlink(missing_ok=True)
     bar = Progress("build", plan.num_patches, "patches", enabled=progress)
     # The bar's position counts planned patches; its note splits the finished ones into made
     # and skipped (unreadable files, crops a small photo cannot give), which add up to it.
     sizes = {j.id: j.size for j in jobs}
-    made_before = [int((read_marker(out, j) or {}).get("nsamples", 0)) for j in done_before]
+    made_before = [int(m.get("nsamples", 0)) for m in committed.values()]
     tally = {"made": sum(made_before), "skipped": sum(sizes[j] for j in done_before) - sum(made_before)}
 
     def on_done(outcome: Any) -> None:

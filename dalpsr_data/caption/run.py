@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from dalpsr_data import schema
 from dalpsr_data.atomic import remove_orphan_temporaries, write_json_atomic
-from dalpsr_data.build.outdir import own_caption_files
+from dalpsr_data.build.outdir import CAPTION_JSON, own_caption_files
 from dalpsr_data.caption.config import RUNTIME_ONLY, CaptionConfig
 from dalpsr_data.caption.interfaces import ModelFactory, Models
 from dalpsr_data.caption.llava_captioner import build_models, check_llava_folder
@@ -26,8 +26,6 @@ from dalpsr_data.outlock import output_lock
 from dalpsr_data.progress import Progress
 from dalpsr_data.versions import package_versions
 
-CAPTION_JSON = "caption.json"
-REPORT_JSON = "report.json"
 
 
 VERSIONED = ("dalpsr", "torch", "transformers", "timm")
@@ -153,7 +151,7 @@ def _run_caption(root: Path, cfg: CaptionConfig, executor: str, factory: ModelFa
     summary["skipped"] = len(run.skipped)
     summary["seconds"] = round(run.seconds, 3)  # the work; the progress bar's clock
     summary["images_per_s"] = round(summary["samples"] / run.seconds, 3) if run.seconds > 0 else 0.0
-    write_json_atomic(captions_dir / REPORT_JSON, summary)
+    write_json_atomic(captions_dir / schema.REPORT_JSON, summary)
     return summary
 
 

@@ -53,16 +53,19 @@ def _read(tar: Path, span: tuple[int, int]) -> bytes:
 def _shard_samples(build_id: int, build: BuildInfo, url: str) -> list[SampleRef]:
     tar = build.shard_path(url)
     spans: dict[str, dict[str, tuple[int, int]]] = {}
+    smalls: dict[str, dict[str, bytes]] = {}  # read in the one pass over the tar; images stay on disk
     with tarfile.open(tar, mode="r:") as tf:
         for info in tf:
             if not info.isfile():
                 raise schema.ShardFormatError(f"{tar}: member {info.name!r} is not a regular file")
             key, ext = schema.split_member_name(info.name)
             spans.setdefault(key, {})[ext] = (info.offset_data, info.size)
+            if ext in SMALL_MEMBERS:
+                smalls.setdefault(key, {})[ext] = tf.extractfile(info).read()
     captions = build.captions(url)
     out = []
     for key, members in spans.items():
-        small = {ext: _read(tar, members[ext]) for ext in SMALL_MEMBERS if ext in members}
+        small = smalls.get(key, {})
         deg = json.loads(small.get("deg.json", b"{}"))
         src = json.loads(small.get("src.json", b"{}"))
         bins = tuple(int(deg.get("bins", {}).get(t, -1)) for t in schema.DEGRADATION_TYPES)

@@ -69,6 +69,11 @@ def _encode_shard(vae: Any, tar_path: Path, batch_size: int, geometry: Geometry)
     return tensors, skipped
 
 
+def latent_file(cache_dir: Path, url: str) -> Path:
+    """The cache file of the build shard ``url`` (written by ensure_latent_cache, read by LatentCache)."""
+    return cache_dir / url.replace(".tar", ".safetensors")
+
+
 def ensure_latent_cache(build: BuildInfo | str | Path, vae: Any, vae_hash: str, batch_size: int = 8,
                         rank: int = 0, world_size: int = 1, progress: bool = False) -> Path:
     """Encode every shard of ``build`` (a BuildInfo or a build folder) not yet cached (shards i
@@ -86,16 +91,13 @@ def ensure_latent_cache(build: BuildInfo | str | Path, vae: Any, vae_hash: str, 
     out.mkdir(parents=True, exist_ok=True)
     remove_orphan_temporaries(out)
 
-    def latent_file(url: str) -> Path:
-        return out / url.replace(".tar", ".safetensors")
-
     def encode_shard(url: str) -> dict[str, Any]:
         tensors, skipped = _encode_shard(vae, build.shard_path(url), batch_size, build.geometry)
-        write_bytes_atomic(latent_file(url), save(tensors, metadata={"vae_hash": vae_hash}))
+        write_bytes_atomic(latent_file(out, url), save(tensors, metadata={"vae_hash": vae_hash}))
         keys = sorted({k.rsplit(".", 1)[0] for k in tensors})
         return {"vae_hash": vae_hash, "shard": url, "nsamples": len(keys), "keys": keys, "skipped": skipped}
 
-    jobs = [Job(e["url"], e["url"], size=int(e["nsamples"]), marker=str(marker_path(latent_file(e["url"]))))
+    jobs = [Job(e["url"], e["url"], size=int(e["nsamples"]), marker=str(marker_path(latent_file(out, e["url"]))))
             for i, e in enumerate(build.shards) if i % world_size == rank]
     bar = Progress("latent cache", sum(j.size for j in jobs), "patches", enabled=progress)
     run = run_shards(jobs, encode_shard, executor="local", retries=1, progress=bar)
@@ -119,7 +121,7 @@ class LatentCache:
         self.dir = build.latent_dir(vae_hash)
         self._where: dict[str, Any] = {}
         for entry in build.shards:
-            target = self.dir / entry["url"].replace(".tar", ".safetensors")
+            target = latent_file(self.dir, entry["url"])
             marker = marker_path(target)
             if not marker.is_file():
                 raise FileNotFoundError(f"latent cache shard {target} is not committed: run with "

@@ -65,7 +65,7 @@ def format_report(reports: list[Report]) -> str:
     for r in reports:
         lines.append(f"{r.kind}  {r.path}")
         lines.extend(f"  {f}" for f in r.found)
-        for p, size, sha in r.files:
+        for p, size, sha in r.file_rows():
             rel = p.relative_to(r.path) if p != r.path and r.path in p.parents else p.name
             lines.append(f"  {_human(size):>10}  {sha}  {rel}")
         lines.append(f"  {'OK: it will load' if not r.problems else f'{len(r.problems)} problem(s)'}")

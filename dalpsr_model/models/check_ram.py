@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dalpsr_data.caption.ram.arch import DESCRIPTIONS_PER_TAG
-from dalpsr_data.caption.ram.checkpoint import RamCheckpointError, load_ram, read_state_dict
+from dalpsr_data.caption.ram.checkpoint import RamCheckpointError, build_ram, read_state_dict
 from dalpsr_data.caption.ram.tags import TagFileError, default_tag_paths, read_tag_files
 from dalpsr_model.models.report import Report
 
@@ -72,7 +72,7 @@ def check_ram(path: Path) -> Report:
                                f"the releases) and its thresholds beside it")
         return report
     try:  # the strict load the caption command does (architecture from the shapes)
-        load_ram(ckpt, variant, len(tags))
+        build_ram(state, ckpt, variant, len(tags))
     except RamCheckpointError as e:
         report.problems.append(f"{ckpt}: {str(e).removeprefix(str(ckpt)).lstrip(': ')}")
     return report

@@ -15,17 +15,22 @@ KINDS = ("sd21", "llava", "ram")
 
 @dataclass
 class Report:
-    """What one model check found: ``files`` are (path, bytes, sha256) rows."""
+    """What one model check found: ``files`` it read (their table: :meth:`file_rows`)."""
 
     kind: str
     path: Path
-    files: list[tuple[Path, int, str]] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
     found: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
     def add_file(self, path: Path) -> None:
-        # remembered by (path, size, mtime_ns), as dalpsr-sr's and dalpsr-eval's weight hashes
-        self.files.append((path, path.stat().st_size, files_sha256([path])[path]))
+        self.files.append(path)
+
+    def file_rows(self) -> list[tuple[Path, int, str]]:
+        """(path, bytes, sha256) per file, hashed in one call: the hash cache (path, size,
+        mtime_ns; as dalpsr-sr's and dalpsr-eval's weight hashes) is read and written once."""
+        hashes = files_sha256(self.files)
+        return [(p, p.stat().st_size, hashes[p]) for p in self.files]
 
     def read_json(self, path: Path, what_to_do: str) -> dict[str, Any] | None:
         """The parsed file, or None with a problem line (missing or not JSON)."""

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import ctypes
 import random
 import sys
 from typing import Any
 
 import numpy as np
 import torch
+
+from dalpsr_data.memory import keep_freed_memory as glibc_keep_freed_memory
 
 
 def make_accelerator(cfg: Any):
@@ -51,25 +52,15 @@ def effective_precision(cfg: Any) -> str:
 _NOTED: list[bool] = []
 
 
-# glibc mallopt parameters (malloc.h)
-M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD = -1, -2, -3
-
-
 def keep_freed_memory() -> bool:
     """Keep freed CPU tensor buffers in the heap instead of handing them back to the OS.
 
-    By default glibc serves every buffer over 128 KB-32 MB with its own mmap and unmaps it on
-    free, so each training step faults its activations in again: a quarter of an IRPAD run on
-    the CPU was system time. Buffers up to 64 MB now come from the heap, which is trimmed only
-    above 1 GB of free top (the same as MALLOC_MMAP_THRESHOLD_=67108864 MALLOC_TRIM_THRESHOLD_=
-    1073741824 MALLOC_TOP_PAD_=268435456). Returns False where the C library is not glibc.
+    Without it each training step faults its activations in again: a quarter of an IRPAD run
+    on the CPU was system time. Buffers up to 64 MB now come from the heap, which is trimmed
+    only above 1 GB of free top (the same as MALLOC_MMAP_THRESHOLD_=67108864
+    MALLOC_TRIM_THRESHOLD_=1073741824 MALLOC_TOP_PAD_=268435456). False off glibc.
     """
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        return all(libc.mallopt(p, v) == 1 for p, v in ((M_MMAP_THRESHOLD, 64 << 20),
-                                                          (M_TRIM_THRESHOLD, 1 << 30), (M_TOP_PAD, 256 << 20)))
-    except (OSError, AttributeError):
-        return False
+    return glibc_keep_freed_memory(64 << 20, 1 << 30, top_pad=256 << 20)
 
 
 def seed_everything(seed: int, rank: int = 0) -> None:

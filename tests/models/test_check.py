@@ -8,17 +8,11 @@ import json
 import shutil
 from pathlib import Path
 
-import pytest
 import torch
 from typer.testing import CliRunner
 
 from dalpsr_model.cli.models import app
-from dalpsr_model.models.kit import kit_paths, write_tiny_kit
-
-
-@pytest.fixture(scope="module")
-def kit(tmp_path_factory) -> Path:
-    return write_tiny_kit(tmp_path_factory.mktemp("kit") / "models", seed=0)
+from dalpsr_model.models.kit import kit_paths
 
 
 def _check(*args: str):

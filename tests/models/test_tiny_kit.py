@@ -31,11 +31,6 @@ def _hashes(folder: Path) -> dict[str, str]:
     return {str(p.relative_to(folder)): file_sha256(p) for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-@pytest.fixture(scope="module")
-def kit(tmp_path_factory) -> Path:
-    return write_tiny_kit(tmp_path_factory.mktemp("kit") / "models", seed=0)
-
-
 def test_the_cli_writes_the_same_bytes_as_the_library_and_another_seed_differs(kit, tmp_path):
     res = _cli("tiny", str(tmp_path / "again"))
     assert res.returncode == 0, res.stderr

@@ -148,7 +148,14 @@ def load_ram(path: str | Path, variant: str, num_tags: int, image_size: int = 38
     in eval mode, fp32, on CPU. ``info`` records the architecture, skipped key count and
     whether RAM++'s ``reweight_scale`` fell back to log(1/0.07).
     """
-    raw = read_state_dict(path, allow_unsafe_load, names)
+    return build_ram(read_state_dict(path, allow_unsafe_load, names), path, variant, num_tags, image_size, names)
+
+
+def build_ram(raw: dict[str, torch.Tensor], path: str | Path, variant: str, num_tags: int,
+              image_size: int = 384, names: RamOptionNames = CAPTION_OPTIONS
+              ) -> tuple[RamModel, dict[str, Any]]:
+    """:func:`load_ram` on a state dict already read from ``path`` (named in its errors),
+    so a caller that has read the checkpoint does not read it again."""
     state, skipped = rename_official(raw)
     try:
         arch: RamArch = infer_arch(state, variant, num_tags, image_size)
