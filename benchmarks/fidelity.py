@@ -6,7 +6,7 @@ crops with our own draws. Each LR gets five proxies measured against the GT (are
 to the LR size): blur (log ratio of Laplacian energy), noise (median |LR - median3(LR)|),
 JPEG (8x8 blockiness), PSNR and mean level. ``ks_d`` is the two-sample Kolmogorov-Smirnov
 distance per proxy (scipy), ``ks_d_max`` its largest (the check: < 0.14). ``approximation``
-compares our pipeline with ops.POISSON_EXACT_BELOW = inf (numpy's exact Poisson everywhere)
+compares our pipeline with ops.EXACT_POISSON = True (numpy's exact Poisson everywhere)
 on the same params: KS D of the proxies and mean |LR difference| in levels.
 
     .venv/bin/python benchmarks/fidelity.py [--repeat 20] [--seed 0] [--ref-exact-usm]
@@ -95,11 +95,11 @@ def main() -> None:
             params = sample_params(rng_for(args.seed, gt_path.stem, "degrade"), cfg)
             lr = apply(gt, params, cfg)[1]
             ours.append(proxies(lr, gt))
-            saved, ops.POISSON_EXACT_BELOW = ops.POISSON_EXACT_BELOW, float("inf")
+            ops.EXACT_POISSON = True
             try:
                 lr_exact = apply(gt, params, cfg)[1]
             finally:
-                ops.POISSON_EXACT_BELOW = saved
+                ops.EXACT_POISSON = False
             exact.append(proxies(lr_exact, gt))
             diffs.append(float(np.abs(lr.astype(np.int16) - lr_exact).mean()))
     ks = _ks(ours, ref)

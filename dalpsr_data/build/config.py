@@ -95,10 +95,12 @@ class BuildConfig:
 
 
 # The version of what the shards' bytes mean beyond the configuration: 2 = issue 21's faster
-# pipeline (table normal draws, skew-corrected Poisson counts, Sub-filter + ISA-L PNGs); builds
-# without the field are version 1. Hashed into the plan, so resuming an older build with this
+# pipeline (table normal draws, skew-corrected Poisson counts, Sub-filter + ISA-L PNGs); 3 = its
+# second pass (small Poisson counts from quantile tables, two-pass USM blur, DFT blur for
+# kernels of 15+ taps: the same sums, other float roundings); builds without the field are
+# version 1. Hashed into the plan, so resuming an older build with this
 # code is refused ("configuration fields changed: shard_format") instead of mixing the two.
-SHARD_FORMAT = 2
+SHARD_FORMAT = 3
 
 
 def output_config(cfg: BuildConfig, patch_cfg: PatchConfig, deg_cfg: Any) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from dalpsr_data.atomic import atomic_open
 
 TAR_MTIME = 0  # fixed member time: the epoch (a real time would make every run differ)
 TAR_MODE = 0o644
+_MEMBER_BUFFER = 64 << 20  # larger than any member (a 512 px PNG is < 1 MB)
 
 
 class _HashingWriter:
@@ -61,7 +62,10 @@ def write_shard(path: str | Path, samples: list[tuple[str, dict[str, bytes]]]) -
         raise ValueError("duplicate keys in one shard")
     with atomic_open(path, "wb") as f:
         hw = _HashingWriter(f)
-        with tarfile.open(fileobj=hw, mode="w", format=tarfile.PAX_FORMAT) as tf:  # type: ignore[arg-type]
+        # one read, hash and write per member (tarfile's default copies in 16 KiB pieces:
+        # ~30 Python calls for an HR PNG, 0.5 ms of a triplet)
+        with tarfile.open(fileobj=hw, mode="w", format=tarfile.PAX_FORMAT,  # type: ignore[arg-type]
+                          copybufsize=_MEMBER_BUFFER) as tf:
             for key, members in ordered:
                 if not schema.KEY_PATTERN.match(key):
                     raise ValueError(f"key {key!r} does not match {schema.KEY_PATTERN.pattern}")

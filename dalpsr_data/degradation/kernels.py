@@ -9,6 +9,8 @@ point-symmetric, so correlation and convolution agree.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from scipy import special
 
@@ -41,8 +43,18 @@ def sinc_kernel(omega_c: float, size: int) -> np.ndarray:
     return k / k.sum()
 
 
+@functools.lru_cache(maxsize=16)
 def make_kernel(p: KernelParams) -> np.ndarray:
-    """The (size, size) float64 kernel of recorded parameters (identity: [[1.0]])."""
+    """The (size, size) float64 kernel of recorded parameters (identity: [[1.0]]), read-only.
+
+    Cached (a patch's kernels are built for its severities, then for its blurs): callers get
+    the same array, which is why it cannot be written to."""
+    k = _build_kernel(p)
+    k.flags.writeable = False
+    return k
+
+
+def _build_kernel(p: KernelParams) -> np.ndarray:
     fam = p.family
     if fam == "identity":
         return np.ones((1, 1))

@@ -1,7 +1,7 @@
 """The image operations of the pipeline, on float32 (H, W, 3) RGB arrays in [0, 1].
 
-Each op is BasicSR's formula on cv2/numpy: filtering is correlation with reflect-101 borders
-(BasicSR's filter2D pads with F.pad(mode="reflect")); the USM uses a separable Gaussian;
+Each op is BasicSR's formula on cv2/numpy: the USM's Gaussian is a separable correlation with
+reflect-101 borders (filters.py, as BasicSR's filter2D, which pads with F.pad(mode="reflect"));
 JPEG goes through libjpeg via cv2 on BGR bytes (BasicSR reads images with cv2, so its CPU
 path hands BGR to the encoder, and libjpeg's colour transform depends on the order).
 Randomness comes only from the seed recorded in the params.
@@ -9,12 +9,14 @@ Randomness comes only from the seed recorded in the params.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import cv2
 import numpy as np
 from scipy import special
 
+from dalpsr_data.degradation.filters import separable
 from dalpsr_data.degradation.params import NoiseParams
 
 # torchvision's rgb_to_grayscale weights (BasicSR's gray Poisson noise)
@@ -39,72 +41,22 @@ def usm_sharpen(img: np.ndarray, ksize: int = 51, sigma: float = 8.0, weight: fl
                 threshold: float = 10.0) -> np.ndarray:
     """BasicSR USMSharp: sharpen where |img - blur| > threshold/255, blended by a blurred mask.
 
-    img: uint8 (H, W, 3) (the fast path: the blur reads bytes) or float32 in [0, 1].
-    Returns float32 (H, W, 3) in [0, 1]:
+    img: uint8 (H, W, 3) or float32 in [0, 1]. Returns float32 (H, W, 3) in [0, 1]:
     sharp = clip(img + weight * (img - G*img)); out = img + (G*mask) * (sharp - img), with G a
-    ksize x ksize Gaussian (separable, reflect-101 borders as BasicSR's filter2D).
+    ksize x ksize Gaussian (separable, reflect-101 borders as BasicSR's filter2D) and mask
+    1.0 where |img - G*img| > threshold/255, per value (BasicSR's mask is per channel too).
     """
     g = cv2.getGaussianKernel(ksize, sigma, cv2.CV_32F)
-    g255 = g * np.float32(1.0 / 255.0)
-    if img.dtype == np.uint8:  # fold the 1/255 into the kernel: same sums, a quarter of the reads
-        blurred = cv2.sepFilter2D(img, cv2.CV_32F, g255, g, borderType=cv2.BORDER_REFLECT_101)
+    if img.dtype == np.uint8:
         img = to_float(img)
-    else:
-        blurred = cv2.sepFilter2D(img, -1, g, g, borderType=cv2.BORDER_REFLECT_101)
-    h = img.shape[0]
-    residual = cv2.subtract(img, blurred)
-    # |residual| <= t, per value (inRange on one channel of H x 3W), inverted: 255 where |r| > t
+    residual = cv2.subtract(img, separable(img, g, g))
     t = float(np.float32(threshold / 255.0))
-    mask = cv2.bitwise_not(cv2.inRange(residual.reshape(h, -1), -t, t)).reshape(img.shape)
-    soft = cv2.sepFilter2D(mask, cv2.CV_32F, g255, g, borderType=cv2.BORDER_REFLECT_101)
+    mask = cv2.threshold(np.abs(residual), t, 1.0, cv2.THRESH_BINARY)[1]
+    soft = separable(mask, g, g)
     sharp = cv2.scaleAdd(residual, weight, img)
     np.clip(sharp, 0.0, 1.0, out=sharp)
     cv2.subtract(sharp, img, dst=sharp)
     return cv2.accumulateProduct(soft, sharp, img)  # img + soft * (sharp - img), in place
-
-
-# cv2.filter2D switches to a DFT above ~121 kernel taps, which costs as much for 13x13 as for
-# 21x21 (~11 ms on 512x512x3); column strips of <= 121 taps stay on the direct path.
-_DIRECT_TAPS = 121
-_SPLIT_SIZES = (13, 15, 17)  # measured: 19 and 21 are faster through the DFT
-
-
-def _filter_strips(img: np.ndarray, k: np.ndarray) -> np.ndarray:
-    """Correlation with a (k, k) kernel as a sum of direct filters over column strips of it."""
-    size = k.shape[0]
-    r = size // 2
-    h, w = img.shape[:2]
-    padded = cv2.copyMakeBorder(img, r, r, r, r, cv2.BORDER_REFLECT_101)
-    step = _DIRECT_TAPS // size
-    out = None
-    for c0 in range(0, size, step):
-        strip = np.ascontiguousarray(k[:, c0:c0 + step])
-        # anchor (0, 0): f[y, x] = sum_ij strip[i, j] * padded[y + i, x + j]; the crop below
-        # never reads a border pixel that cv2 would have to invent
-        f = cv2.filter2D(padded, -1, strip, anchor=(0, 0), borderType=cv2.BORDER_REFLECT_101)
-        part = f[:h, c0:c0 + w]
-        out = part.copy() if out is None else cv2.add(out, part)
-    return out
-
-
-def blur(img: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    """Correlate each channel with an odd (k, k) kernel, reflect-101 borders (BasicSR filter2D).
-
-    The kernel is used unpadded: BasicSR's zero padding to 21x21 changes nothing but speed.
-    Rank-1 kernels (isotropic Gaussians) run as two 1-D passes; 13..17-tap kernels as direct
-    column strips. All paths agree within float rounding (~1e-7).
-    """
-    if kernel.shape == (1, 1):
-        return img
-    u, s, vt = np.linalg.svd(kernel)
-    if s[1] <= 1e-9 * s[0]:
-        ky = (u[:, 0] * s[0]).astype(np.float32)
-        kx = vt[0].astype(np.float32)
-        return cv2.sepFilter2D(img, -1, kx, ky, borderType=cv2.BORDER_REFLECT_101)
-    k = kernel.astype(np.float32)
-    if k.shape[0] in _SPLIT_SIZES:
-        return _filter_strips(img, k)
-    return cv2.filter2D(img, -1, k, borderType=cv2.BORDER_REFLECT_101)
 
 
 def _levels(q: np.ndarray) -> float:
@@ -121,27 +73,50 @@ def _levels(q: np.ndarray) -> float:
 _NORMAL_TABLE = special.ndtri((np.arange(65536) + 0.5) / 65536).astype(np.float32)
 
 
+def _random_bits(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """uint16 array of ``shape`` from ``rng``'s bytes (little-endian: the same on every platform)."""
+    return np.frombuffer(rng.bytes(2 * int(np.prod(shape))), dtype="<u2").reshape(shape)
+
+
 def standard_normal(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
-    """float32 array of ``shape``, N(0, 1) to 16-bit quantile resolution, from ``rng``'s bytes
-    (little-endian: the same values on every platform)."""
-    n = int(np.prod(shape))
-    bits = np.frombuffer(rng.bytes(2 * n), dtype="<u2")
-    return np.take(_NORMAL_TABLE, bits).reshape(shape)
+    """float32 array of ``shape``, N(0, 1) to 16-bit quantile resolution, from ``rng``'s bytes."""
+    return np.take(_NORMAL_TABLE, _random_bits(rng, shape))
 
 
-# Below this mean count the Poisson draw is numpy's exact sampler; above, a rounded normal
-# with the Cornish-Fisher skew term (mean, variance and third moment of Poisson(lam)), about
-# 3x faster per value. docs/degradation.md gives its measured effect.
-POISSON_EXACT_BELOW = 16.0
+# Poisson counts, from the same 16 bits per value: below this mean count, the bits index the
+# count's own quantile table (exact to 16-bit resolution, like the normal table); above, a
+# rounded normal with the Cornish-Fisher skew term (mean, variance and third moment of
+# Poisson(lam)). docs/degradation.md gives the measured effect of both. EXACT_POISSON (for
+# benchmarks/fidelity.py) draws every count with numpy's exact sampler instead.
+POISSON_TABLE_BELOW = 16.0
+EXACT_POISSON = False
 
 
-def poisson_counts(rng: np.random.Generator, lam: np.ndarray) -> np.ndarray:
-    """Poisson(lam) counts as float32, lam float32 >= 0 of any shape.
+@functools.lru_cache(maxsize=2)
+def _small_count_tables(rate: float) -> np.ndarray:
+    """uint8 (Q, 65536): row q holds the midpoint quantiles (i + 0.5)/65536 of Poisson(q * rate),
+    lam = float32(q) * float32(rate) as the caller computes it, for every q < 256 with
+    lam < POISSON_TABLE_BELOW (16 rows, 1 MB, at BasicSR's usual 256 levels)."""
+    lam = np.arange(256, dtype=np.float32) * np.float32(rate)
+    lam = lam[lam < np.float32(POISSON_TABLE_BELOW)].astype(np.float64)
+    cdf = special.pdtr(np.arange(64)[None, :], lam[:, None])  # P(K <= k); k >= 64 has p < 1e-17
+    u = (np.arange(65536) + 0.5) / 65536
+    return np.stack([np.searchsorted(row, u, side="left") for row in cdf]).astype(np.uint8)
 
-    lam >= POISSON_EXACT_BELOW: rint(lam + sqrt(lam) z + (z^2 - 1)/6), z from :func:`standard_normal`
-    (total variation from Poisson below 0.01 there); smaller lam: numpy's exact sampler.
+
+def poisson_counts(rng: np.random.Generator, q: np.ndarray, rate: float) -> np.ndarray:
+    """Poisson(lam) counts as float32 with lam = float32(q) * float32(rate); q uint8 of any shape.
+
+    Each value takes 16 random bits b. lam < POISSON_TABLE_BELOW: the b-th midpoint quantile
+    of Poisson(lam) (tails beyond probability 1.5e-5 cut); above: rint(lam + sqrt(lam) z +
+    (z^2 - 1)/6) with z the b-th normal quantile (total variation from Poisson below 0.01).
     """
-    z = standard_normal(rng, lam.shape)
+    lam = q.astype(np.float32)
+    lam *= np.float32(rate)
+    if EXACT_POISSON:
+        return rng.poisson(lam.astype(np.float64)).astype(np.float32)
+    bits = _random_bits(rng, q.shape)
+    z = np.take(_NORMAL_TABLE, bits)
     k = np.sqrt(lam)
     k *= z
     k += lam
@@ -151,10 +126,13 @@ def poisson_counts(rng: np.random.Generator, lam: np.ndarray) -> np.ndarray:
     k += z
     np.rint(k, out=k)
     np.maximum(k, np.float32(0.0), out=k)
-    small = np.flatnonzero(lam < np.float32(POISSON_EXACT_BELOW))
+    tables = _small_count_tables(float(rate))
+    small = np.flatnonzero(q.reshape(-1) < len(tables))
     if small.size:
-        flat = k.reshape(-1)
-        flat[small] = rng.poisson(lam.reshape(-1)[small].astype(np.float64))
+        rows = q.reshape(-1)[small].astype(np.intp)
+        rows <<= 16
+        rows += bits.reshape(-1)[small]
+        k.reshape(-1)[small] = np.take(tables.reshape(-1), rows)
     return k
 
 
@@ -177,9 +155,9 @@ def noise_field(img: np.ndarray, p: NoiseParams) -> np.ndarray:
     src = (img @ _GRAY)[..., None] if p.gray else img
     q = to_uint8(src)  # count levels on the image rounded to 8 bits, as BasicSR does
     vals = _levels(q)
+    k = poisson_counts(rng, q, vals / 255.0)
     lam = q.astype(np.float32)
     lam *= np.float32(vals / 255.0)
-    k = poisson_counts(rng, lam)
     k -= lam  # (k/v - x) * scale = (k - x v) * scale / v
     k *= np.float32(p.poisson_scale / vals)
     return k.reshape(src.shape)

@@ -16,7 +16,7 @@ from typing import Callable, MutableMapping
 import cv2
 import numpy as np
 
-from dalpsr_data.degradation import ops
+from dalpsr_data.degradation import filters, ops
 from dalpsr_data.degradation.config import DegradationConfig
 from dalpsr_data.degradation.kernels import make_kernel
 from dalpsr_data.degradation.params import DegradationParams, FinalParams, StageParams
@@ -52,7 +52,7 @@ def run_stage(img: np.ndarray, sp: StageParams, out_side: int, coord_scale: floa
               timings: Timings | None = None) -> np.ndarray:
     """blur (if applied) -> resize -> noise + clamp. Same function for both stages."""
     if sp.blur_applied:
-        img = _timed(timings, "blur", ops.blur, img, make_kernel(sp.kernel))
+        img = _timed(timings, "blur", filters.blur, img, make_kernel(sp.kernel))
     img = _timed(timings, "resize", resize, img, (out_side, out_side), sp.resize.mode, coord_scale)
     return _timed(timings, "noise", ops.add_noise, img, sp.noise)
 
@@ -60,7 +60,7 @@ def run_stage(img: np.ndarray, sp: StageParams, out_side: int, coord_scale: floa
 def _final(img: np.ndarray, fp: FinalParams, quality: int, lr: int, timings: Timings | None) -> np.ndarray:
     def resize_sinc(x: np.ndarray) -> np.ndarray:
         x = _timed(timings, "resize", resize, x, (lr, lr), fp.mode)
-        return _timed(timings, "blur", ops.blur, x, make_kernel(fp.sinc)) if fp.sinc_applied else x
+        return _timed(timings, "blur", filters.blur, x, make_kernel(fp.sinc)) if fp.sinc_applied else x
 
     def jpeg(x: np.ndarray) -> np.ndarray:
         return _timed(timings, "jpeg", ops.jpeg, np.clip(x, 0.0, 1.0), quality)

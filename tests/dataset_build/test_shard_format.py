@@ -24,7 +24,7 @@ def test_older_shard_format_is_refused_not_resumed(tmp_path, deg_cfg, monkeypatc
     meta = json.loads((tmp_path / "out" / schema.BUILD_JSON).read_text())
     assert meta["output_config"]["shard_format"] == 1
     before = {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()}
-    monkeypatch.setattr(config, "SHARD_FORMAT", 2)
+    monkeypatch.setattr(config, "SHARD_FORMAT", 3)
     with pytest.raises(ConfigError, match="shard_format.*--overwrite"):
         run_build(cfg, PatchConfig(per_image=1), deg_cfg)
     assert {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()} == before

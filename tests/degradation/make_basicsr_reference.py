@@ -10,6 +10,9 @@ paper's data follows), run on the fixed inputs written out below:
 - ``filter_row8``: ``basicsr.utils.img_process_util.filter2D`` of the 16 x 16 sine image with
   ``bivariate_plateau(9, 1.7, 0.6, 0.8, 1.4, isotropic=False)`` zero-padded to 21 x 21 (as
   ``RealESRGANDataset`` pads every kernel), row 8, channel 0;
+- ``filter_dft_rows``: the same ``filter2D`` of the 176 x 200 wave (``wave(176, 200)``, the
+  16 x 16 sine's formula on a larger grid) with ``bivariate_plateau(19, 2.0, 0.8, 0.5, 1.3)``
+  padded to 21 x 21, rows 0 and 90, channel 0 (a size the project filters through the DFT);
 - ``usm_row20``: ``USMSharp()`` (radius 50, weight 0.5, threshold 10) of the 64 x 64 square
   wave, row 20, channel 0;
 - ``scale*/size7_*``: ``torch.nn.functional.interpolate`` as ``RealESRGANModel.feed_data``
@@ -43,10 +46,15 @@ REFERENCE_JSON = Path(__file__).with_name("basicsr_reference.json")
 KERNEL_DIGITS = 12
 
 
-def sine16() -> np.ndarray:
-    """(16, 16) float32: 0.5 + 0.45 sin(0.9x + 0.3y) cos(0.5y)."""
-    yy, xx = np.mgrid[0:16, 0:16].astype(np.float32)
+def wave(h: int, w: int) -> np.ndarray:
+    """(h, w) float32: 0.5 + 0.45 sin(0.9x + 0.3y) cos(0.5y)."""
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     return (0.5 + 0.45 * np.sin(0.9 * xx + 0.3 * yy) * np.cos(0.5 * yy)).astype(np.float32)
+
+
+def sine16() -> np.ndarray:
+    """(16, 16) float32: :func:`wave` (16, 16)."""
+    return wave(16, 16)
 
 
 def square64() -> np.ndarray:
@@ -79,6 +87,10 @@ def main() -> None:
     kernel = np.pad(kernel, ((6, 6), (6, 6)))
     out["filter_kernel"] = "bivariate_plateau(9, 1.7, 0.6, 0.8, 1.4, isotropic=False) padded to 21"
     out["filter_row8"] = floats(filter2D(img, torch.from_numpy(kernel).float()[None])[0, 0, 8])
+    big = np.pad(bivariate_plateau(19, 2.0, 0.8, 0.5, 1.3, isotropic=False), ((1, 1), (1, 1)))
+    big_out = filter2D(as_batch(wave(176, 200)), torch.from_numpy(big).float()[None])
+    out["filter_dft_kernel"] = "bivariate_plateau(19, 2.0, 0.8, 0.5, 1.3, isotropic=False) padded to 21"
+    out["filter_dft_rows"] = [floats(big_out[0, 0, 0]), floats(big_out[0, 0, 90])]
     out["usm_input"] = "u = clip(0.5 + 0.4*sign(sin(0.2x))*cos(0.07y)), 64x64, float32, same in 3 channels"
     out["usm_row20"] = floats(USMSharp()(as_batch(square64()))[0, 0, 20])
     sinc = circular_lowpass_kernel(1.3, 11, pad_to=0)

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from dalpsr_data.degradation import ops
+from dalpsr_data.degradation import filters, ops
 from dalpsr_data.degradation.kernels import make_kernel
 from dalpsr_data.degradation.params import KernelParams, NoiseParams
 from dalpsr_data.degradation.resize import noise_gain, resize
@@ -49,19 +49,34 @@ def test_resize_identity_and_noise_gain():
 def test_filter_equals_basicsr_filter2d(basicsr_ref):
     img = _sine16()
     k = make_kernel(KernelParams("plateau_aniso", 9, 1.7, 0.6, 0.8, 1.4))
-    np.testing.assert_allclose(ops.blur(img, k)[8, :, 0], basicsr_ref["filter_row8"], atol=TOL)
+    np.testing.assert_allclose(filters.blur(img, k)[8, :, 0], basicsr_ref["filter_row8"], atol=TOL)
+
+
+def test_dft_filter_equals_basicsr_filter2d(basicsr_ref):
+    """A 19-tap kernel on a 176 x 200 image goes through the DFT: BasicSR's filter2D values,
+    at a border row and inside."""
+    yy, xx = np.mgrid[0:176, 0:200].astype(np.float32)
+    wave = (0.5 + 0.45 * np.sin(0.9 * xx + 0.3 * yy) * np.cos(0.5 * yy)).astype(np.float32)
+    k = make_kernel(KernelParams("plateau_aniso", 19, 2.0, 0.8, 0.5, 1.3))
+    assert filters._dft_is_faster(19, wave.shape)
+    out = filters.blur(np.repeat(wave[..., None], 3, axis=2), k)
+    np.testing.assert_allclose(out[0, :, 0], basicsr_ref["filter_dft_rows"][0], atol=TOL)
+    np.testing.assert_allclose(out[90, :, 0], basicsr_ref["filter_dft_rows"][1], atol=TOL)
 
 
 @pytest.mark.parametrize("size", [7, 11, 13, 15, 17, 19, 21])
-def test_fast_paths_equal_the_full_filter(size):
-    """Separable (rank-1) and column-strip paths give cv2.filter2D's result, borders included."""
+@pytest.mark.parametrize("hw", [(70, 93), (171, 200)])
+def test_fast_paths_equal_the_full_filter(size, hw):
+    """Separable (rank-1), column-strip and DFT paths give cv2.filter2D's result, borders
+    included (171 x 200: the DFT path for 15-21 taps, odd sides, unequal padding)."""
     import cv2
 
-    img = np.random.default_rng(2).random((70, 93, 3), dtype=np.float32)
+    assert filters._dft_is_faster(size, hw) == (size >= 15 and (size <= 17 or min(hw) >= 160))
+    img = np.random.default_rng(2).random((*hw, 3), dtype=np.float32)
     for p in (KernelParams("iso", size, 2.7, 2.7), KernelParams("plateau_aniso", size, 2.0, 0.8, 0.5, 1.3)):
         k = make_kernel(p)
         full = cv2.filter2D(img, -1, k.astype(np.float32), borderType=cv2.BORDER_REFLECT_101)
-        np.testing.assert_allclose(ops.blur(img, k), full, atol=1e-6)
+        np.testing.assert_allclose(filters.blur(img, k), full, atol=1e-6)
 
 
 def test_usm_equals_basicsr_usmsharp(basicsr_ref):
@@ -126,17 +141,41 @@ def test_to_uint8_clamps_and_rounds_half_to_even():
 
 @pytest.mark.parametrize("lam", [0.7, 5.0, 15.9, 16.0, 24.0, 80.0, 230.0])
 def test_poisson_counts_follow_scipys_poisson_pmf(lam):
-    """Both sides of POISSON_EXACT_BELOW: the counts' histogram is within sampling noise of
+    """Both sides of POISSON_TABLE_BELOW: the counts' histogram is within sampling noise of
     scipy's Poisson pmf (total variation; exact sampling gives 0.0004-0.0054 at n = 400k)."""
     from scipy import stats
 
     n = 400_000
-    k = ops.poisson_counts(np.random.default_rng(1), np.full((n // 4, 2, 2), lam, np.float32))
+    k = ops.poisson_counts(np.random.default_rng(1), np.ones((n // 4, 2, 2), np.uint8), lam)
     assert k.shape == (n // 4, 2, 2) and k.dtype == np.float32
     hi = int(lam + 12 * math.sqrt(lam) + 10)
     counts = np.bincount(np.minimum(k.astype(np.int64).ravel(), hi), minlength=hi + 1)
     tv = 0.5 * np.abs(counts / n - stats.poisson.pmf(np.arange(hi + 1), lam)).sum()
     assert tv < 0.008, tv
+
+
+def test_small_count_tables_are_scipys_poisson_quantiles():
+    """Below POISSON_TABLE_BELOW the 16 random bits b of a value pick Poisson(lam)'s quantile
+    at (b + 0.5)/65536: scipy's ppf there, for every level of an image with 256 and 8 levels;
+    the rows stop where lam reaches the threshold."""
+    from scipy import stats
+
+    u = (np.arange(0, 65536, 7) + 0.5) / 65536
+    for rate, rows in ((256 / 255, 16), (8 / 255, 256)):
+        tables = ops._small_count_tables(rate)
+        assert tables.shape == (rows, 65536)
+        for q in range(0, rows, 5):
+            lam = float(np.float32(q) * np.float32(rate))
+            np.testing.assert_array_equal(tables[q, ::7], stats.poisson.ppf(u, lam))
+    # the values of an image: each level's counts through its own row, and the same bits give
+    # the same counts on a rerun
+    q = np.random.default_rng(4).integers(0, 40, (64, 64, 3)).astype(np.uint8)
+    k = ops.poisson_counts(np.random.default_rng(5), q, 256 / 255)
+    np.testing.assert_array_equal(k, ops.poisson_counts(np.random.default_rng(5), q, 256 / 255))
+    bits = np.frombuffer(np.random.default_rng(5).bytes(2 * q.size), "<u2").reshape(q.shape)
+    small = q < 16
+    lam = q[small].astype(np.float32) * np.float32(256 / 255)
+    np.testing.assert_array_equal(k[small], stats.poisson.ppf((bits[small] + 0.5) / 65536, lam))
 
 
 def test_table_normal_matches_scipys_normal():
