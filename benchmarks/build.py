@@ -106,7 +106,7 @@ def main() -> None:
     ap.add_argument("--ref-script", type=Path, default=REF_SCRIPT, help="ref_degrade.py")
     args = ap.parse_args()
     deg_cfg = load_config(DegradationConfig, "paper", "degradation")
-    # repeat_crops: every sample photo gives --patches-per-image patches (the figures count 176)
+    # repeat_crops: every sample photo gives --patches-per-image patches (11 photos)
     patch_cfg = PatchConfig(per_image=args.patches_per_image, repeat_crops=True)
     out: dict = {"benchmark": "build", "source": "samples", "cpus": os.cpu_count(),
                  "patches_per_image": args.patches_per_image, "shard_size": args.shard_size,

@@ -10,6 +10,7 @@ Retries are counted here on the driver, never by Ray, so the two paths count ali
 from __future__ import annotations
 
 import contextlib
+import time
 from collections import Counter, deque
 from typing import Any, Callable, Sequence
 
@@ -64,7 +65,8 @@ def run_on_ray(jobs: Sequence[Job], fn: Callable[..., Any], finish: Finish, *, r
                poll_seconds: float = 0.5, cancel_on_interrupt: bool = True) -> None:
     """Run ``jobs`` on the Ray this process is connected to; ``finish`` gets every outcome.
 
-    ``poll(counts_actor)`` is called at least every ``poll_seconds`` (the progress bar).
+    ``poll(counts_actor)`` is called about every ``poll_seconds`` (the progress bar; a job's
+    end moves the bar through ``finish``).
     ``cancel_on_interrupt``: on Ctrl-C/SIGTERM, force-cancel the running tasks (a cluster
     that outlives this run would go on running them). False where the caller shuts its
     own Ray down right after: that stops them anyway, and Ray 2.60's force cancel races
@@ -95,6 +97,7 @@ def run_on_ray(jobs: Sequence[Job], fn: Callable[..., Any], finish: Finish, *, r
         else:
             finish(JobFailure(job.id, reason_of(error), attempts[job.id]))
 
+    polled = time.monotonic()
     try:
         while pending or running:
             while pending and room():
@@ -105,7 +108,9 @@ def run_on_ray(jobs: Sequence[Job], fn: Callable[..., Any], finish: Finish, *, r
                 else:
                     running[task.remote(fn, job, counts)] = (job, None)
             done, _ = ray.wait(list(running), num_returns=1, timeout=poll_seconds)
-            poll(counts)
+            if time.monotonic() - polled >= poll_seconds:  # not at every finished job: each
+                poll(counts)                              # poll is a call on the counts actor
+                polled = time.monotonic()
             for ref in done:
                 job, actor = running.pop(ref)
                 attempts[job.id] += 1

@@ -15,11 +15,12 @@ from typing import Any, Callable
 
 from dalpsr_data.atomic import write_json_atomic
 
-_sink: dict[str, Any] = {"counts": None, "job": None, "unsent": 0, "sent_at": 0.0}
+_sink: dict[str, Any] = {"counts": None, "job": None, "unsent": 0, "sent_at": 0.0, "fresh": True}
 
-# A call on the Ray counts actor costs milliseconds of CPU on the worker and the actor
+# A call on the Ray counts actor costs about a millisecond of CPU on the worker and the actor
 # (176 per-patch calls of a benchmarks/build.py build took 0.36-0.68 s of the actor's CPU,
-# a tenth of the two cores a 2-worker build has): a remote count goes out at most this often.
+# a tenth of the two cores a 2-worker build has): a remote count goes out at most this often,
+# and an attempt's first one replaces what an earlier attempt left (no call at the start).
 # A local count (a plain object) is told at once.
 REMOTE_EVERY_S = 0.5
 
@@ -37,8 +38,9 @@ class UnitCounts:
     def start(self, job_id: str) -> None:
         self.counts[job_id] = 0
 
-    def add(self, job_id: str, n: int) -> None:
-        self.counts[job_id] = self.counts.get(job_id, 0) + n
+    def add(self, job_id: str, n: int, fresh: bool = False) -> None:
+        """``n`` more units of ``job_id``; ``fresh``: the first count of an attempt (replaces)."""
+        self.counts[job_id] = n if fresh else self.counts.get(job_id, 0) + n
         if self._listener is not None:
             self._listener()
 
@@ -50,12 +52,6 @@ class UnitCounts:
 
     def snapshot(self) -> dict[str, int]:
         return dict(self.counts)
-
-
-def _call(counts: Any, method: str, *args: Any) -> None:
-    """``counts.method(*args)``: direct on a local object, fire-and-forget on a Ray actor."""
-    fn = getattr(counts, method)
-    fn.remote(*args) if hasattr(fn, "remote") else fn(*args)
 
 
 def advance(n: int = 1) -> None:
@@ -75,8 +71,8 @@ def advance(n: int = 1) -> None:
     _sink["unsent"] += n
     now = time.monotonic()
     if now - _sink["sent_at"] >= REMOTE_EVERY_S:
-        add.remote(_sink["job"], _sink["unsent"])
-        _sink.update(unsent=0, sent_at=now)
+        add.remote(_sink["job"], _sink["unsent"], _sink["fresh"])
+        _sink.update(unsent=0, sent_at=now, fresh=False)
 
 
 def execute(fn: Callable[..., Any], job: Any, state: Any, counts: Any,
@@ -86,9 +82,9 @@ def execute(fn: Callable[..., Any], job: Any, state: Any, counts: Any,
     Returns (what fn returned, seconds). With a marker, fn must return the marker's content
     (a JSON-able mapping); it is written with sorted keys, so equal content gives equal bytes.
     """
-    if counts is not None:
-        _call(counts, "start", job.id)
-    _sink.update(counts=counts, job=job.id, unsent=0, sent_at=time.monotonic())
+    if counts is not None and not hasattr(counts.start, "remote"):
+        counts.start(job.id)  # local: a retried attempt counts from 0 (remote: ``fresh``)
+    _sink.update(counts=counts, job=job.id, unsent=0, sent_at=time.monotonic(), fresh=True)
     t0 = time.perf_counter()
     try:
         result = fn(job.payload, state) if with_state else fn(job.payload)
