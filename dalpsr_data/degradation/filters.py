@@ -94,7 +94,7 @@ def blur(img: np.ndarray, kernel: np.ndarray) -> np.ndarray:
 
     The kernel is used unpadded: BasicSR's zero padding to 21x21 changes nothing but speed.
     Rank-1 kernels (isotropic Gaussians) run as two 1-D passes; others through the DFT where
-    that is faster (:func:`_dft_is_faster`), else directly (13..17 taps as column strips). All
+    that is faster (:func:`_dft_is_faster`), else directly (13 taps as column strips). All
     paths agree within float rounding (< 4e-7 on [0, 1] images).
     """
     if kernel.shape == (1, 1):
