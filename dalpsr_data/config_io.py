@@ -37,6 +37,25 @@ def opt(default: Any, help: str) -> Any:  # noqa: A002 - mirrors typer's keyword
     return dataclasses.field(default=default, metadata={"help": help})
 
 
+def differing_keys(saved: Mapping[str, Any], now: Mapping[str, Any], skip: Any = ()) -> list[str]:
+    """Sorted keys (outside ``skip``) whose values differ between two config dicts (a key
+    missing on one side counts as None there)."""
+    return sorted(k for k in set(saved) | set(now) if k not in skip and saved.get(k) != now.get(k))
+
+
+def changed_options(saved: Mapping[str, Any], now: Mapping[str, Any], skip: Any = ()) -> list[str]:
+    """'--opt: old -> new' for each of :func:`differing_keys` (the wording of every
+    "this folder was made with other settings" message)."""
+    return [f"--{k.replace('_', '-')}: {saved.get(k)!r} -> {now.get(k)!r}" for k in differing_keys(saved, now, skip)]
+
+
+def like(cls: type, name: str) -> Any:
+    """The field ``name`` of the dataclass ``cls`` again: same default, same help, so a
+    command that repeats another's option cannot drift from it."""
+    f = cls.__dataclass_fields__[name]
+    return dataclasses.field(default=f.default, metadata=f.metadata)
+
+
 def resolve_preset(name_or_path: str | Path) -> Path:
     """``paper`` -> ``pipelines/paper.yaml``; an existing path is returned as is."""
     p = Path(name_or_path)

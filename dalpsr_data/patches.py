@@ -20,7 +20,7 @@ from typing import Callable
 import numpy as np
 
 # The `patches:` section is read by the build's command line, which must not load numpy.
-from dalpsr_data.build.config import SMALL_POLICIES, PatchConfig  # noqa: F401 - re-exported
+from dalpsr_data.build.config import PatchConfig  # noqa: F401 - re-exported
 
 
 @dataclass(frozen=True)

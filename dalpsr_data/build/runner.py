@@ -107,25 +107,25 @@ def _raise_if_failed(cfg: BuildConfig, result: BuildResult) -> None:
                           f"{out / schema.REPORT_JSON}", result)
 
 
-def remove_worker_temporaries(out: Path, wait: float = 2.0, settle: float = 0.5,
-                              every: float = 0.1) -> list[str]:
+_SWEEP_SETTLE_S, _SWEEP_EVERY_S = 0.5, 0.1
+
+
+def remove_worker_temporaries(out: Path, wait: float = 2.0) -> None:
     """After an interrupt: remove the ``.tmp-`` files the stopped workers were writing.
 
     A worker killed with its Ray (SIGKILL on shutdown) never runs its own clean-up, and one
-    still dying may leave a file a moment later: sweep every ``every`` s until a sweep
-    after ``settle`` s finds nothing, for at most ``wait`` s (0: one sweep, the local
-    executor's case: no worker). This run holds the folder's lock, so every temporary
-    there is one of its own workers'.
+    still dying may leave a file a moment later: sweep every 0.1 s until a sweep after 0.5 s
+    finds nothing, for at most ``wait`` s (0: one sweep, the local executor's case: no
+    worker). This run holds the folder's lock, so every temporary there is one of its own
+    workers'.
     """
-    removed: list[str] = []
     t0 = time.monotonic()
     while True:
-        found = [p.name for p in remove_orphan_temporaries(out)]
-        removed += found
+        found = remove_orphan_temporaries(out)
         elapsed = time.monotonic() - t0
-        if (not found and elapsed >= min(settle, wait)) or elapsed >= wait:
-            return removed
-        time.sleep(every)
+        if (not found and elapsed >= min(_SWEEP_SETTLE_S, wait)) or elapsed >= wait:
+            return
+        time.sleep(_SWEEP_EVERY_S)
 
 
 @holds_out_lock  # before the orphan sweep in it: the sweep would take a live run's files
@@ -174,7 +174,9 @@ def run_build(cfg: BuildConfig, patch_cfg: PatchConfig | None = None, deg_cfg: A
         remove_worker_temporaries(out, wait=2.0 if cfg.executor == "ray" else 0.0)
         raise
     result.resumed, result.failed = list(run.skipped), run.failures
-    markers = [m for s in plan.shards if (m := read_marker(out, s.name)) is not None
+    # committed before this run: read above; the rest: written by this run's workers
+    markers = [m for s in plan.shards
+               if (m := committed.get(s.name) or read_marker(out, s.name)) is not None
                and m.get("plan_hash") == plan.plan_hash]
     result.report = make_report(plan, markers, time.perf_counter() - t0,
                                 sum(s.samples for s in run.done))

@@ -20,7 +20,7 @@ from dalpsr_data.caption.interfaces import ModelFactory, Models
 from dalpsr_data.caption.llava_captioner import build_models, check_llava_folder
 from dalpsr_data.caption.ram_tagger import ram_paths
 from dalpsr_data.caption.stage import process_shard
-from dalpsr_data.config_io import ConfigError, to_dict
+from dalpsr_data.config_io import ConfigError, changed_options, to_dict
 from dalpsr_data.jobs import Job, JobFailure, RayActors, ShardStats, run_shards
 from dalpsr_data.outlock import output_lock
 from dalpsr_data.progress import Progress
@@ -61,12 +61,6 @@ def _model_ids(cfg: CaptionConfig) -> dict[str, Any]:
             "vision_tower": Path(cfg.vision_tower).name if cfg.vision_tower else None}
 
 
-def _changed(saved: dict[str, Any], now: dict[str, Any]) -> str:
-    """'--opt: old -> new' for each option that decides the captions and differs."""
-    keys = sorted(k for k in set(saved) | set(now) if k not in RUNTIME_ONLY and saved.get(k) != now.get(k))
-    return ", ".join(f"--{k.replace('_', '-')}: {saved.get(k)!r} -> {now.get(k)!r}" for k in keys)
-
-
 def write_caption_json(root: Path, cfg: CaptionConfig) -> str:
     """Save resolved config + model ids; refuse to mix with captions made by other settings."""
     path = root / schema.CAPTIONS_DIR / CAPTION_JSON
@@ -76,7 +70,7 @@ def write_caption_json(root: Path, cfg: CaptionConfig) -> str:
 
         old = json.loads(path.read_text(encoding="utf-8"))
         if old.get("output_hash") != output_hash:
-            what = _changed(old.get("config", {}), to_dict(cfg)) \
+            what = ", ".join(changed_options(old.get("config", {}), to_dict(cfg), RUNTIME_ONLY)) \
                 or f"output hash {old.get('output_hash', '?')[:12]} != {output_hash[:12]}"
             raise ConfigError(f"{path.parent} holds captions made with other settings ({what}): "
                               f"rerun with the same options, or add --overwrite to caption again")

@@ -104,15 +104,23 @@ def _small_count_tables(rate: float) -> np.ndarray:
     return np.stack([np.searchsorted(row, u, side="left") for row in cdf]).astype(np.uint8)
 
 
-def poisson_counts(rng: np.random.Generator, q: np.ndarray, rate: float) -> np.ndarray:
-    """Poisson(lam) counts as float32 with lam = float32(q) * float32(rate); q uint8 of any shape.
+def count_means(q: np.ndarray, rate: float) -> np.ndarray:
+    """lam = float32(q) * float32(rate): the mean count of each value, float32 like q's shape."""
+    lam = q.astype(np.float32)
+    lam *= np.float32(rate)
+    return lam
+
+
+def poisson_counts(rng: np.random.Generator, q: np.ndarray, rate: float,
+                   lam: np.ndarray | None = None) -> np.ndarray:
+    """Poisson(lam) counts as float32 with lam = :func:`count_means` (q, rate); q uint8 of any
+    shape (``lam``: that array, when the caller has it already; it is not modified).
 
     Each value takes 16 random bits b. lam < POISSON_TABLE_BELOW: the b-th midpoint quantile
     of Poisson(lam) (tails beyond probability 1.5e-5 cut); above: rint(lam + sqrt(lam) z +
     (z^2 - 1)/6) with z the b-th normal quantile (total variation from Poisson below 0.01).
     """
-    lam = q.astype(np.float32)
-    lam *= np.float32(rate)
+    lam = count_means(q, rate) if lam is None else lam
     if EXACT_POISSON:
         return rng.poisson(lam.astype(np.float64)).astype(np.float32)
     bits = _random_bits(rng, q.shape)
@@ -155,9 +163,8 @@ def noise_field(img: np.ndarray, p: NoiseParams) -> np.ndarray:
     src = (img @ _GRAY)[..., None] if p.gray else img
     q = to_uint8(src)  # count levels on the image rounded to 8 bits, as BasicSR does
     vals = _levels(q)
-    k = poisson_counts(rng, q, vals / 255.0)
-    lam = q.astype(np.float32)
-    lam *= np.float32(vals / 255.0)
+    lam = count_means(q, vals / 255.0)
+    k = poisson_counts(rng, q, vals / 255.0, lam)
     k -= lam  # (k/v - x) * scale = (k - x v) * scale / v
     k *= np.float32(p.poisson_scale / vals)
     return k.reshape(src.shape)

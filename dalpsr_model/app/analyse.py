@@ -93,14 +93,15 @@ def analyse(models: AppModels, upload: Upload) -> Analysis:
     with models.pass1() as (predictor, captioner):
         log_probs = predictor.image_log_probs(upload.rgb)
         restoration = bins_to_prompt(log_probs.argmax(-1).tolist())
+        probs = softmax_rows(log_probs.numpy())
         if captioner is None:
-            return Analysis(restoration, softmax_rows(log_probs.numpy()), (), "")
+            return Analysis(restoration, probs, (), "")
         ccfg = models.caption_cfg
         [rec], _ = caption_batch([(upload.key, Image.fromarray(upload.rgb), "")], ccfg, captioner,
                                  {"tag": 1, "caption": 1})
     if not rec.ok:
         raise InputProblem(f"{upload.name}: captioning failed ({rec.reason})")
-    return Analysis(restoration, softmax_rows(log_probs.numpy()), tuple(rec.tags), rec.caption)
+    return Analysis(restoration, probs, tuple(rec.tags), rec.caption)
 
 
 def probs_table(probs: np.ndarray) -> list[list[str]]:

@@ -12,11 +12,10 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from dalpsr_data.caption.config import ENV_LLAVA, ENV_RAM
-from dalpsr_data.config_io import ConfigError
-from dalpsr_model.sr.config import DTYPES, SRConfig
+from dalpsr_data.config_io import ConfigError, like
+from dalpsr_model.sr.config import DEVICES, DTYPES, SRConfig
 from dalpsr_model.training.config import opt
 
-APP_DEVICES = ("auto", "cuda", "cpu")
 # The SRConfig fields a visitor may set on the page; everything else comes from AppConfig.
 PAGE_SETTINGS = ("steps", "guidance", "seed", "scheduler", "tile", "tile_overlap", "color_fix",
                  "negative_prompt")
@@ -28,17 +27,17 @@ class AppConfig:
 
     base: str = opt("", "Stable Diffusion 2.1-base folder in diffusers layout (read offline), as dalpsr-sr --base.")
     controlnet: str = opt("", "Output folder of `dalpsr-train controlnet` (or its controlnet/ folder).")
-    irpad: str = opt("", "Output folder of `dalpsr-train irpad` (irpad.safetensors + irpad.json).")
+    irpad: str = like(SRConfig, "irpad")
     llava: str = opt("", "Local llava-1.5 folder for the caption (with --ram-checkpoint; falls back to $DALPSR_LLAVA).")
     ram_checkpoint: str = opt("", "RAM checkpoint for the caption's tags (falls back to $DALPSR_RAM_CHECKPOINT).")
-    ram_image_size: int = opt(384, "RAM input size.")
-    vision_tower: str = opt("", "LR-aligned vision tower saved by `dalpsr-train encoder` (LLaVA uses it).")
-    caption_max_new_tokens: int = opt(128, "Longest caption LLaVA may generate, in tokens.")
+    ram_image_size: int = like(SRConfig, "ram_image_size")
+    vision_tower: str = like(SRConfig, "vision_tower")
+    caption_max_new_tokens: int = like(SRConfig, "caption_max_new_tokens")
     shards: tuple[str, ...] = opt((), "Build folder(s) the Dataset tab browses (repeat the option for several).")
     host: str = opt("127.0.0.1", "Address to listen on (127.0.0.1: this machine only; 0.0.0.0 exposes it).")
     port: int = opt(7860, "TCP port to listen on.")
-    device: str = opt("auto", "auto (cuda when visible), cuda or cpu.")
-    dtype: str = opt("auto", "Weights dtype: auto (bf16 on cuda, fp32 on cpu), bf16, fp16, fp32.")
+    device: str = like(SRConfig, "device")
+    dtype: str = like(SRConfig, "dtype")
     offload: bool = opt(False, "Keep LLaVA, RAM and IRPAD on the CPU between Analyse clicks (for a 24 GB GPU).")
     max_pixels: int = opt(4_194_304, "Uploaded LR images with more pixels are refused, as dalpsr-sr --max-pixels.")
     max_upload_mb: int = opt(50, "Largest upload accepted, in MB.")
@@ -51,8 +50,8 @@ class AppConfig:
                            ("irpad", "IRPAD (output folder of `dalpsr-train irpad`)")):
             if not getattr(self, name):
                 raise ConfigError(f"no {what}: give --{name}")
-        if self.device not in APP_DEVICES:
-            raise ConfigError(f"--device must be one of {APP_DEVICES}, got {self.device!r}")
+        if self.device not in DEVICES:
+            raise ConfigError(f"--device must be one of {DEVICES}, got {self.device!r}")
         if self.dtype not in DTYPES:
             raise ConfigError(f"--dtype must be one of {DTYPES}, got {self.dtype!r}")
         if not 0 <= self.port <= 65535:

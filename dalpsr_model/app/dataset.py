@@ -38,7 +38,6 @@ class SampleRef:
     members: dict[str, tuple[int, int]]
     source: str
     bins: tuple[int, ...]
-    degrees: tuple[float, ...]
     deg: dict[str, Any]
     prompt: str
     caption: str
@@ -69,8 +68,7 @@ def _shard_samples(build_id: int, build: BuildInfo, url: str) -> list[SampleRef]
         deg = json.loads(small.get("deg.json", b"{}"))
         src = json.loads(small.get("src.json", b"{}"))
         bins = tuple(int(deg.get("bins", {}).get(t, -1)) for t in schema.DEGRADATION_TYPES)
-        degrees = tuple(float(deg.get("degrees", {}).get(t, -1.0)) for t in schema.DEGRADATION_TYPES)
-        out.append(SampleRef(build_id, key, tar, members, str(src.get("source", "?")), bins, degrees, deg,
+        out.append(SampleRef(build_id, key, tar, members, str(src.get("source", "?")), bins, deg,
                              small.get("prompt.txt", b"").decode("utf-8"),
                              str(captions.get(key, {}).get("caption", ""))))
     return out
@@ -139,7 +137,8 @@ class DatasetIndex:
             mine = [s for s in self.samples if s.build == b]
             bins = {t: [sum(1 for s in mine if s.bins[k] == n) for n in range(schema.NUM_BINS)]
                     for k, t in enumerate(schema.DEGRADATION_TYPES)}
-            degrees = {t: [s.degrees[k] for s in mine] for k, t in enumerate(schema.DEGRADATION_TYPES)}
+            degrees = {t: [float(s.deg.get("degrees", {}).get(t, -1.0)) for s in mine]
+                       for t in schema.DEGRADATION_TYPES}
             path = folder / f"histograms-{b}.png"
             plot_stats({"bins": bins}, degrees, path)
             paths.append(path)

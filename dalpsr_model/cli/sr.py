@@ -23,15 +23,15 @@ app = typer.Typer(name="dalpsr-sr", add_completion=False, pretty_exceptions_enab
 
 def run(cfg: SRConfig) -> None:
     # The most common path errors (a mistyped INPUT or --base) in one line before torch loads;
-    # run_sr checks them again with every other model folder.
-    collect_inputs(cfg.inputs)
+    # run_sr takes the listed inputs and checks --base again with every other model folder.
+    items = collect_inputs(cfg.inputs)
     check_base_folder(cfg.base)
     # the lazy boundary: --help and option errors answer without loading torch
     from dalpsr_model.sr.prompts import StrictInputError
     from dalpsr_model.sr.runner import run_sr
 
     try:
-        summary = run_sr(cfg)
+        summary = run_sr(cfg, items=items)
     except StrictInputError as e:  # --strict: a bad input stops the run
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(1) from e

@@ -40,12 +40,12 @@ class Batch:
         return len(self.keys)
 
 
-def step_generator(seed: int, global_step: int, rank: int = 0, stream: str = "train") -> Any:
+def step_generator(seed: int, global_step: int, rank: int = 0) -> Any:
     """A CPU torch.Generator for one step; values do not depend on the device used."""
     import torch
 
     g = torch.Generator(device="cpu")
-    g.manual_seed(seed_for(seed, f"step-{global_step}", f"{stream}-rank-{rank}") % (2 ** 63))
+    g.manual_seed(seed_for(seed, f"step-{global_step}", f"train-rank-{rank}") % (2 ** 63))
     return g
 
 

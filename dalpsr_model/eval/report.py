@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from dalpsr_data.atomic import write_bytes_atomic, write_json_atomic
-from dalpsr_data.config_io import ConfigError
+from dalpsr_data.config_io import ConfigError, changed_options
 
 TOOL = "dalpsr-eval"
 OUTPUT_FILES = ("metrics.json", "metrics.csv", "metrics.md", "sheet.png")
@@ -67,11 +67,6 @@ def _earlier_run(out: Path) -> dict[str, Any] | None:
     return old if isinstance(old, dict) and old.get("tool") == TOOL else None
 
 
-def _changed(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    keys = sorted(k for k in set(old) | set(new) if k not in RUNTIME_ONLY and old.get(k) != new.get(k))
-    return [f"--{k.replace('_', '-')}: {old.get(k)!r} -> {new.get(k)!r}" for k in keys]
-
-
 def check_out_dir(out: Path, config: dict[str, Any], overwrite: bool) -> None:
     """The rule of every output folder (as dalpsr-sr's and the build's): ``out`` is new or
     empty, or holds an earlier dalpsr-eval run. A folder with files dalpsr-eval did not
@@ -93,7 +88,7 @@ def check_out_dir(out: Path, config: dict[str, Any], overwrite: bool) -> None:
             raise ConfigError(f"--out {out} holds {len(foreign)} file(s) not written by {TOOL} ({shown}): "
                               "choose an empty or new --out (--overwrite only replaces an earlier evaluation)")
         return
-    changed = _changed(old.get("config", {}), config)
+    changed = changed_options(old.get("config", {}), config, RUNTIME_ONLY)
     if changed and not overwrite:
         raise ConfigError(f"--out {out} holds an evaluation made with other settings ({'; '.join(changed[:4])}): "
                           "add --overwrite to replace it, or choose another --out")

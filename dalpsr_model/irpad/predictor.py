@@ -18,6 +18,7 @@ from PIL import Image
 
 from dalpsr_model.irpad.augment import VIEWS, dihedral_view
 from dalpsr_model.irpad.io import load_irpad, read_irpad_meta
+from dalpsr_model.diffusion.tiling import tile_starts
 from dalpsr_model.irpad.prompts import bins_to_prompt
 
 
@@ -34,14 +35,6 @@ def predict_log_probs(model: torch.nn.Module, lr: torch.Tensor, tta: bool) -> to
         return model(lr).float().log_softmax(-1)
     views = torch.stack([model(dihedral_view(lr, i)).float().log_softmax(-1) for i in range(len(VIEWS))])
     return views.mean(0).log_softmax(-1)
-
-
-def crop_starts(length: int, crop: int) -> list[int]:
-    """Offsets of ``crop``-px crops along one side: stride ``crop``, the last one ending at
-    ``length`` (one crop at 0 when the side is not longer than ``crop``)."""
-    if crop >= length:
-        return [0]
-    return [*range(0, length - crop, crop), length - crop]
 
 
 def _image_tensor(i: int, im: Image.Image | np.ndarray | torch.Tensor) -> torch.Tensor:
@@ -149,7 +142,7 @@ class IrpadPredictor:
         x = torch.from_numpy(np.array(rgb)).permute(2, 0, 1).float() / 255.0
         h, w = x.shape[-2:]
         ch, cw = min(CROP, h), min(CROP, w)
-        crops = torch.stack([x[:, y:y + ch, x0:x0 + cw] for y in crop_starts(h, ch) for x0 in crop_starts(w, cw)])
+        crops = torch.stack([x[:, y:y + ch, x0:x0 + cw] for y in tile_starts(h, ch, 0) for x0 in tile_starts(w, cw, 0)])
         log_probs = torch.cat([predict_log_probs(self.model, chunk.to(self.device), self.tta)
                                for chunk in crops.split(CROPS_PER_CALL)])
         return log_probs.mean(0).cpu()

@@ -16,7 +16,7 @@ from dalpsr_model.models.check_llava import check_llava
 from dalpsr_model.models.check_ram import check_ram
 from dalpsr_model.models.check_sd import check_sd21
 from dalpsr_model.models.kit import LLAVA_DIR, RAM_FILE, SD_DIR
-from dalpsr_model.models.report import KINDS, Report  # noqa: F401 - KINDS re-exported
+from dalpsr_model.models.report import Report
 
 
 def guess_kind(path: Path) -> str | None:

@@ -7,12 +7,10 @@ overlap 32 (OSEDiff's inference defaults); docs/sr.md says where each default co
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, fields
-from typing import Any
 
 from dalpsr_data.caption.config import RAM_VARIANTS, TORCH_DTYPES, CaptionConfig
-from dalpsr_data.config_io import ConfigError
+from dalpsr_data.config_io import ConfigError, like
 from dalpsr_model.diffusion.settings import SCHEDULERS, SamplerSettings
 from dalpsr_model.training.config import opt
 
@@ -30,12 +28,6 @@ RUNTIME_ONLY = ("inputs", "out", "gpus", "batch_size", "tile_batch", "progress",
                 "address")
 
 
-def like_caption(name: str) -> Any:
-    """The field ``name`` of `dalpsr-data caption` (CaptionConfig): same default, same help."""
-    f = CaptionConfig.__dataclass_fields__[name]
-    return dataclasses.field(default=f.default, metadata=f.metadata)
-
-
 @dataclass(frozen=True)
 class SRConfig:
     """Options of `dalpsr-sr` (``inputs`` is the positional INPUT...; the rest are --options)."""
@@ -51,10 +43,10 @@ class SRConfig:
     llava: str = opt("", "Local llava-1.5 folder (falls back to $DALPSR_LLAVA).")
     ram_checkpoint: str = opt("", "RAM checkpoint (falls back to $DALPSR_RAM_CHECKPOINT).")
     ram_image_size: int = opt(384, "RAM input size.")
-    ram_variant: str = like_caption("ram_variant")
-    ram_tag_list: str = like_caption("ram_tag_list")
-    ram_thresholds: str = like_caption("ram_thresholds")
-    ram_dtype: str = like_caption("ram_dtype")
+    ram_variant: str = like(CaptionConfig, "ram_variant")
+    ram_tag_list: str = like(CaptionConfig, "ram_tag_list")
+    ram_thresholds: str = like(CaptionConfig, "ram_thresholds")
+    ram_dtype: str = like(CaptionConfig, "ram_dtype")
     vision_tower: str = opt("", "LR-aligned vision tower saved by `dalpsr-train encoder` (LLaVA uses it).")
     caption_max_new_tokens: int = opt(128, "Longest caption LLaVA may generate, in tokens.")
     seed: int = opt(SAMPLER.seed, "Seed; each image's noise comes from a generator seeded by (seed, image key).")

@@ -79,10 +79,13 @@ def plan_batches(items: list[InputItem], records: dict[str, PromptRecord], out: 
 
 
 @holds_out_lock
-def run_sr(cfg: SRConfig, load_captioner: Callable[[Any], Any] = build_models) -> dict[str, Any]:
-    """Run both passes for ``cfg``; returns the summary written to OUT/report.json."""
+def run_sr(cfg: SRConfig, load_captioner: Callable[[Any], Any] = build_models,
+           items: list[InputItem] | None = None) -> dict[str, Any]:
+    """Run both passes for ``cfg``; returns the summary written to OUT/report.json.
+
+    ``items``: ``collect_inputs(cfg.inputs)`` when the caller has already listed them."""
     start = time.perf_counter()
-    items = collect_inputs(cfg.inputs)
+    items = collect_inputs(cfg.inputs) if items is None else items
     device, dtype = resolve_device(cfg)
     controlnet_dir = check_models(cfg, device)
     captions = read_captions_file(cfg.captions) if cfg.captions else None

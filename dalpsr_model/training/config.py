@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from dalpsr_data.config_io import ConfigError, opt  # noqa: F401 - opt: the stages' field helper
+from dalpsr_data.config_io import ConfigError, differing_keys, opt  # noqa: F401 - opt: the stages' field helper
 
 MIXED_PRECISION = ("no", "fp16", "bf16")
 
@@ -67,5 +67,4 @@ class TrainConfig:
 
 def resume_mismatches(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
     """Fields (outside RESUME_MUTABLE_FIELDS) whose saved and current values differ."""
-    keys = (set(saved) | set(current)) - RESUME_MUTABLE_FIELDS
-    return sorted(k for k in keys if saved.get(k) != current.get(k))
+    return differing_keys(saved, current, RESUME_MUTABLE_FIELDS)
