@@ -29,7 +29,7 @@ def test_same_default_as_caption(name):
 def test_the_options_reach_the_caption_stage(tmp_path, monkeypatch):
     seen = []
 
-    def fake_run_sr(cfg):
+    def fake_run_sr(cfg, **_):  # the command also passes the inputs it listed
         seen.append(caption_config(cfg, "cuda"))
         raise ConfigError("stop")
 

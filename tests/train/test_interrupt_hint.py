@@ -64,7 +64,7 @@ def test_with_a_checkpoint_the_advice_is_resume_latest(tmp_path):
 
 
 def test_interrupted_sr_says_a_rerun_resumes(tmp_path, monkeypatch):
-    def interrupted(cfg):
+    def interrupted(cfg, **_):  # the command also passes the inputs it listed
         raise KeyboardInterrupt
 
     monkeypatch.setattr(sr_runner, "run_sr", interrupted)  # imported by the command when it runs
